@@ -132,9 +132,10 @@ def huber_log_norm(delta: float) -> float:
 
     ``Z = sqrt(2 pi) (1 - 2 Phi(-delta)) + 2 exp(-delta**2 / 2) / delta``.
     """
-    z = math.sqrt(2 * math.pi) * math.erf(delta / math.sqrt(2)) + 2 * math.exp(
-        -0.5 * delta * delta
-    ) / delta
+    z = (
+        math.sqrt(2 * math.pi) * math.erf(delta / math.sqrt(2))
+        + 2 * math.exp(-0.5 * delta * delta) / delta
+    )
     return math.log(z)
 
 
@@ -181,13 +182,18 @@ def noise_logpdf(r: jax.Array, noise: Noise, log_sigma: jax.Array) -> jax.Array:
 
 
 def residuals(law: Law, theta: jax.Array, data: Data) -> jax.Array:
-    """Log-loss residuals ``log L_obs - log L_pred`` for one parameter vector ``(P,)``."""
-    return data.log_y - predict_log(law, theta[: law.n_params], data.x)
+    """Log-loss residuals ``log L_obs - log L_pred`` for one parameter vector ``(P,)``.
+
+    Padded points (weight 0) are replaced by harmless values (inputs 1, log loss 0) before the
+    law sees them, so whatever a pad holds (even NaN) cannot reach values or gradients.
+    """
+    keep = data.weight > 0
+    x = {k: jnp.where(keep, v, jnp.ones_like(v)) for k, v in data.x.items()}
+    log_y = jnp.where(keep, data.log_y, 0.0)
+    return log_y - predict_log(law, theta[: law.n_params], x)
 
 
-def pointwise_log_likelihood(
-    law: Law, theta: jax.Array, data: Data, noise: Noise
-) -> jax.Array:
+def pointwise_log_likelihood(law: Law, theta: jax.Array, data: Data, noise: Noise) -> jax.Array:
     """Per-point log likelihood (unweighted; padded points give 0).
 
     ``theta`` holds the law's parameters followed by ``log_sigma``.
@@ -225,3 +231,27 @@ def objective_scale(obj: Objective) -> float:
     the minimiser unchanged and fixes that. Reported objectives are always unscaled.
     """
     return float(obj.delta) if isinstance(obj, Loss) and obj.kind == "huber" else 1.0
+
+
+def sample_noise(key: jax.Array, noise: Noise, log_sigma: jax.Array, shape: tuple) -> jax.Array:
+    """Draw residuals from ``noise`` with scale ``exp(log_sigma)`` (broadcast to ``shape``).
+
+    Used for "new run" predictive intervals and posterior predictive checks. The Huber
+    density is sampled exactly as a mixture: a normal truncated to ``[-delta, delta]`` in the
+    centre and exponential tails of rate ``delta`` beyond it.
+    """
+    scale = jnp.exp(log_sigma)
+    if noise.kind == "gaussian":
+        return scale * jax.random.normal(key, shape)
+    if noise.kind == "laplace":
+        return scale * jax.random.laplace(key, shape)
+    if noise.kind == "student_t":
+        return scale * jax.random.t(key, noise.df, shape)
+    d = noise.delta
+    k_mix, k_centre, k_tail, k_sign = jax.random.split(key, 4)
+    centre_mass = math.sqrt(2 * math.pi) * math.erf(d / math.sqrt(2)) / math.exp(huber_log_norm(d))
+    centre = jax.random.truncated_normal(k_centre, -d, d, shape)
+    tail = d + jax.random.exponential(k_tail, shape) / d
+    sign = jnp.where(jax.random.bernoulli(k_sign, 0.5, shape), 1.0, -1.0)
+    x = jnp.where(jax.random.uniform(k_mix, shape) < centre_mass, centre, sign * tail)
+    return scale * x

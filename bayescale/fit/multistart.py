@@ -57,6 +57,10 @@ class FitConfig(NamedTuple):
         convergence.
     polish
         Number of starts run to convergence after exploration.
+    restarts
+        Times BFGS is restarted (fresh Hessian approximation) from the point where a start
+        stopped. A restart gets a start past line-search stalls at the kinks of Huber-type
+        objectives; it costs little for a start that had converged.
     """
 
     max_steps: int = 1000
@@ -64,6 +68,7 @@ class FitConfig(NamedTuple):
     atol: float = 1e-10
     explore_steps: int = 20
     polish: int = 16
+    restarts: int = 1
 
 
 class MultiStartResult(NamedTuple):
@@ -147,18 +152,36 @@ def minimise_starts(
     """
     n_starts = starts.shape[0]
     run = partial(_run_bfgs, law, obj, config)
+
+    def converge(y0: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        return run(config.max_steps, y0, data)
+
+    def restart(y: jax.Array, code: jax.Array, steps: jax.Array) -> tuple:
+        # Restart every lane only when one stalled: restarting a converged lane costs
+        # tens of steps while its fresh Hessian estimate is rebuilt.
+        for _ in range(config.restarts):
+            y, code, steps = jax.lax.cond(
+                jnp.any(code != CONVERGED),
+                lambda y, c, s: (lambda r: (r[0], r[1], s + r[2]))(jax.vmap(converge)(y)),
+                lambda y, c, s: (y, c, s),
+                y,
+                code,
+                steps,
+            )
+        return y, code, steps
+
     if 0 < config.explore_steps and config.polish < n_starts:
         y1, code1, steps1 = jax.vmap(lambda y: run(config.explore_steps, y, data))(starts)
         f1 = jax.vmap(lambda y: objective(law, y, data, obj))(y1)
         f1 = jnp.where(jnp.isfinite(f1), f1, jnp.inf)
         _, idx = jax.lax.top_k(-f1, config.polish)
-        y2, code2, steps2 = jax.vmap(lambda y: run(config.max_steps, y, data))(y1[idx])
+        y2, code2, steps2 = restart(*jax.vmap(converge)(y1[idx]))
         y = y1.at[idx].set(y2)
         code = jnp.where(code1 == CONVERGED, CONVERGED, SCREENED).astype(jnp.int32)
         code = code.at[idx].set(jnp.where(code1[idx] == CONVERGED, CONVERGED, code2))
         steps = steps1.at[idx].add(steps2)
     else:
-        y, code, steps = jax.vmap(lambda y0: run(config.max_steps, y0, data))(starts)
+        y, code, steps = restart(*jax.vmap(converge)(starts))
 
     f = jax.vmap(lambda th: objective(law, th, data, obj))(y)
     finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(y), axis=-1)

@@ -162,9 +162,11 @@ def make_law(
                 f"law {name!r}, parameter {p.name!r}: start range needs finite lower < upper, "
                 f"got [{p.lower}, {p.upper}]"
             )
-        if not p.prior or p.prior[0] not in PRIOR_KINDS or len(p.prior) != 1 + PRIOR_KINDS[
-            p.prior[0]
-        ]:
+        if (
+            not p.prior
+            or p.prior[0] not in PRIOR_KINDS
+            or len(p.prior) != 1 + PRIOR_KINDS[p.prior[0]]
+        ):
             raise ValueError(
                 f"law {name!r}, parameter {p.name!r}: prior must be one of "
                 f"('normal', loc, scale), ('uniform', low, high), ('halfnormal', scale), "

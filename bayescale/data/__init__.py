@@ -1,0 +1,27 @@
+"""Data layer: read tables, bundled examples, and prepare arrays for a fit.
+
+:func:`read_table` reads a DataFrame, a ``.csv`` / ``.tsv`` / ``.parquet`` file or a bundled
+example (``"example:chinchilla"``); :func:`prepare` maps, derives, validates and filters the
+columns a law needs and records what it did. Every user-input problem raises :class:`DataError`.
+"""
+
+from bayescale.data.io import (
+    DataError,
+    example_source,
+    list_examples,
+    load_example,
+    read_table,
+)
+from bayescale.data.prepare import CANONICAL, Prepared, parse_column_mapping, prepare
+
+__all__ = [
+    "CANONICAL",
+    "DataError",
+    "Prepared",
+    "example_source",
+    "list_examples",
+    "load_example",
+    "parse_column_mapping",
+    "prepare",
+    "read_table",
+]

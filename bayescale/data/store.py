@@ -1,0 +1,107 @@
+"""Save and load fits: a directory with ``fit.json``, ``starts.csv`` and ``arrays.npz``.
+
+``fit.json`` is the human-readable summary (the CLI's ``--json`` output); ``arrays.npz``
+holds every array losslessly, so :func:`load_fit` returns a :class:`~bayescale.api.Fit`
+equal to the one saved, bit for bit. ``starts.csv`` lists each start's final parameters,
+objective, status and steps for a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayescale.data.io import DataError
+from bayescale.data.prepare import Prepared
+from bayescale.fit.multistart import STATUS, FitConfig, MultiStartResult
+from bayescale.laws import get_law
+from bayescale.likelihood import Loss, Noise, extra_names
+
+FORMAT_VERSION = 1
+
+
+def save_fit(fit: object, out: str | Path) -> Path:
+    """Write ``fit`` (a :class:`~bayescale.api.Fit`) to directory ``out``; returns the path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = fit.to_dict()
+    summary["format_version"] = FORMAT_VERSION
+    (out / "fit.json").write_text(json.dumps(summary, indent=2) + "\n")
+    r = fit.result
+    arrays = {f"result.{k}": np.asarray(v) for k, v in r._asdict().items()}
+    d = fit.data
+    arrays.update({f"x.{k}": np.asarray(v) for k, v in d.x.items()})
+    arrays["loss"] = np.asarray(d.loss)
+    arrays["rows"] = np.asarray(d.rows).astype(str) if d.rows.dtype == object else d.rows
+    np.savez(out / "arrays.npz", **arrays)
+    meta = {
+        "law": fit.law,
+        "objective": {"type": type(fit.objective).__name__, **fit.objective._asdict()},
+        "starts": fit.starts,
+        "config": fit.config._asdict(),
+        "seconds": fit.seconds,
+        "data": {
+            "columns": {k: str(v) for k, v in d.columns.items()},
+            "derived": d.derived,
+            "flops_per_token": d.flops_per_token,
+            "filters": list(d.filters),
+            "n_input_rows": d.n_input_rows,
+            "x_order": list(d.x),
+        },
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    names = get_law(fit.law).param_names + extra_names(fit.objective)
+    table = pd.DataFrame(np.asarray(r.start_theta), columns=list(names))
+    table["objective"] = np.asarray(r.start_objective)
+    table["status"] = [STATUS[int(s)] for s in np.asarray(r.start_status)]
+    table["steps"] = np.asarray(r.start_steps)
+    table.index.name = "start"
+    table.to_csv(out / "starts.csv")
+    return out
+
+
+def load_fit(path: str | Path) -> object:
+    """Load a fit saved by :func:`save_fit` (exactly as it was saved).
+
+    Raises
+    ------
+    DataError
+        If the directory or one of its files is missing.
+    """
+    from bayescale.api import Fit
+
+    path = Path(path)
+    for name in ("meta.json", "arrays.npz"):
+        if not (path / name).is_file():
+            raise DataError(f"{path} is not a saved bayescale fit: {name} is missing")
+    meta = json.loads((path / "meta.json").read_text())
+    with np.load(path / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    result = MultiStartResult(
+        **{k[len("result.") :]: v for k, v in arrays.items() if k.startswith("result.")}
+    )
+    dm = meta["data"]
+    prepared = Prepared(
+        x={k: arrays[f"x.{k}"] for k in dm["x_order"]},
+        loss=arrays["loss"],
+        rows=arrays["rows"],
+        columns=dm["columns"],
+        derived=dm["derived"],
+        flops_per_token=dm["flops_per_token"],
+        filters=tuple(dm["filters"]),
+        n_input_rows=dm["n_input_rows"],
+    )
+    spec = dict(meta["objective"])
+    kind = Noise if spec.pop("type") == "Noise" else Loss
+    return Fit(
+        law=meta["law"],
+        objective=kind(**spec),
+        data=prepared,
+        starts=meta["starts"],
+        config=FitConfig(**meta["config"]),
+        result=result,
+        seconds=meta["seconds"],
+    )

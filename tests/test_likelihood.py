@@ -1,0 +1,147 @@
+"""The one likelihood: Huber summed (not averaged), densities normalised, weights and masks."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import bayescale as bs
+from bayescale._jax import enable_x64
+from bayescale.likelihood import (
+    NOISE_KINDS,
+    Data,
+    Loss,
+    Noise,
+    check_objective,
+    huber,
+    log_likelihood,
+    noise_logpdf,
+    objective,
+    sample_noise,
+)
+
+
+def _data(n: int = 20, seed: int = 0) -> tuple[Data, jnp.ndarray]:
+    rng = np.random.default_rng(seed)
+    N = 10 ** rng.uniform(7, 10, n)
+    D = N * 10 ** rng.uniform(0, 2.5, n)
+    theta = np.array([np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28])
+    L = 1.69 + 406.4 / N**0.34 + 410.7 / D**0.28
+    y = np.log(L) + rng.normal(0, 0.02, n)
+    return Data({"N": jnp.asarray(N), "D": jnp.asarray(D)}, jnp.asarray(y), jnp.ones(n)), theta
+
+
+def test_huber_is_summed_not_averaged() -> None:
+    law = bs.get_law("chinchilla")
+    with enable_x64():
+        data, theta = _data()
+        r = np.asarray(data.log_y) - np.log(
+            1.69 + 406.4 / np.asarray(data.x["N"]) ** 0.34 + 410.7 / np.asarray(data.x["D"]) ** 0.28
+        )
+        d = 1e-3
+        want = np.sum(np.where(np.abs(r) <= d, 0.5 * r**2, d * (np.abs(r) - 0.5 * d)))
+        got = float(objective(law, jnp.asarray(theta), data, Loss("huber", d)))
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        sq = float(objective(law, jnp.asarray(theta), data, Loss("squared")))
+        np.testing.assert_allclose(sq, 0.5 * np.sum(r**2), rtol=1e-12)
+
+
+def test_weights_and_padding_mask() -> None:
+    law = bs.get_law("chinchilla")
+    with enable_x64():
+        data, theta = _data(10)
+        theta = jnp.asarray(theta)
+        obj = Loss("huber", 1e-3)
+        # weight 2 on a point == that point twice
+        w = jnp.ones(10).at[3].set(2.0)
+        doubled = Data(
+            {k: jnp.concatenate([v, v[3:4]]) for k, v in data.x.items()},
+            jnp.concatenate([data.log_y, data.log_y[3:4]]),
+            jnp.ones(11),
+        )
+        np.testing.assert_allclose(
+            objective(law, theta, data._replace(weight=w), obj),
+            objective(law, theta, doubled, obj),
+            rtol=1e-12,
+        )
+        # padding with weight 0 and garbage values changes nothing, even NaN
+        padded = Data(
+            {k: jnp.concatenate([v, jnp.array([1.0, jnp.nan])]) for k, v in data.x.items()},
+            jnp.concatenate([data.log_y, jnp.array([jnp.nan, 5.0])]),
+            jnp.concatenate([data.weight, jnp.zeros(2)]),
+        )
+        nz = Noise("student_t", df=3.0)
+        th = jnp.concatenate([theta, jnp.array([np.log(0.02)])])
+        for o, t in ((obj, theta), (nz, th)):
+            np.testing.assert_allclose(
+                objective(law, t, padded, o), objective(law, t, data, o), rtol=1e-12
+            )
+        g = jax.grad(lambda t: objective(law, t, padded, obj))(theta)
+        assert bool(jnp.all(jnp.isfinite(g)))
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_noise_densities_integrate_to_one_and_match_scipy(kind: str) -> None:
+    nz = Noise(kind, delta=0.7, df=3.5)
+    ls = np.log(0.3)
+    with enable_x64():
+        pdf = lambda r: float(np.exp(noise_logpdf(jnp.asarray(r), nz, jnp.asarray(ls))))  # noqa: E731
+        total = integrate.quad(pdf, -np.inf, np.inf, limit=200)[0]
+        assert abs(total - 1) < 1e-7
+        r = np.linspace(-2, 2, 9)
+        got = np.asarray(noise_logpdf(jnp.asarray(r), nz, jnp.asarray(ls)))
+    ref = {
+        "gaussian": stats.norm(0, 0.3).logpdf(r),
+        "laplace": stats.laplace(0, 0.3).logpdf(r),
+        "student_t": stats.t(3.5, 0, 0.3).logpdf(r),
+    }.get(kind)
+    if ref is not None:
+        np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+def test_sample_noise_follows_its_density(kind: str) -> None:
+    nz = Noise(kind, delta=0.5, df=4.0)
+    with enable_x64():
+        s = np.asarray(sample_noise(jax.random.PRNGKey(3), nz, jnp.log(0.3), (400_000,)))
+        pdf = lambda r: float(np.exp(noise_logpdf(jnp.asarray(r), nz, jnp.log(0.3))))  # noqa: E731
+        for a, b in [(-0.05, 0.05), (0.1, 0.2), (0.3, 0.6), (1.0, 2.0)]:
+            p = integrate.quad(pdf, a, b)[0]
+            # binomial SE of a frequency from 400k draws is <= 8e-4
+            assert abs(np.mean((s > a) & (s < b)) - p) < 4e-3
+
+
+def test_log_likelihood_is_minus_the_noise_objective() -> None:
+    law = bs.get_law("chinchilla")
+    with enable_x64():
+        data, theta = _data()
+        th = jnp.asarray(np.append(theta, np.log(0.02)))
+        nz = Noise("gaussian")
+        ll = float(log_likelihood(law, th, data, nz))
+        assert ll == pytest.approx(-float(objective(law, th, data, nz)))
+        r = np.asarray(data.log_y) - np.log(
+            1.69 + 406.4 / np.asarray(data.x["N"]) ** 0.34 + 410.7 / np.asarray(data.x["D"]) ** 0.28
+        )
+        assert ll == pytest.approx(stats.norm(0, 0.02).logpdf(r).sum(), rel=1e-12)
+
+
+def test_huber_function_values() -> None:
+    r = jnp.asarray([-3.0, -1.0, 0.0, 0.5, 2.0])
+    np.testing.assert_allclose(huber(r, 1.0), [2.5, 0.5, 0.0, 0.125, 1.5])
+
+
+@pytest.mark.parametrize(
+    "obj, match",
+    [
+        (Loss("l1"), "unknown loss"),
+        (Noise("cauchy"), "unknown noise model"),
+        (Loss("huber", -1.0), "delta must be a positive"),
+        (Noise("student_t", df=0.0), "freedom"),
+    ],
+)
+def test_bad_objectives(obj, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        check_objective(obj)
