@@ -45,6 +45,8 @@ class Fit(NamedTuple):
         :class:`~bayescale.fit.multistart.MultiStartResult` with numpy arrays.
     seconds
         Wall time of the fit, compilation included.
+    draws
+        :class:`~bayescale.uncertainty.Draws` from the bootstrap or NUTS, or ``None``.
     """
 
     law: str
@@ -54,6 +56,7 @@ class Fit(NamedTuple):
     config: FitConfig
     result: Any
     seconds: float
+    draws: Any = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -100,7 +103,13 @@ class Fit(NamedTuple):
             "flops_per_token": self.data.flops_per_token,
             "n_input_rows": int(self.data.n_input_rows),
             "seconds": round(float(self.seconds), 4),
+            **({"draws": self._draws_summary()} if self.draws is not None else {}),
         }
+
+    def _draws_summary(self) -> dict:
+        from bayescale.uncertainty import draws_summary
+
+        return draws_summary(self, self.draws)
 
 
 def to_data(prepared: Prepared) -> Data:

@@ -80,8 +80,39 @@ def _build_parser() -> argparse.ArgumentParser:
         help="explore: every start takes 20 BFGS steps, the best 16 run to convergence "
         "(default); full: every start runs to convergence",
     )
+    u = p.add_argument_group("uncertainty (--method bootstrap | nuts)")
+    u.add_argument(
+        "--method",
+        default="point",
+        choices=["point", "bootstrap", "nuts"],
+        help="point: the fit alone; bootstrap: refit resamples; nuts: NumPyro NUTS posterior",
+    )
+    u.add_argument(
+        "--noise",
+        choices=["huber", "laplace", "student_t", "gaussian"],
+        help="fit by maximum likelihood under this noise model with a free scale (default for "
+        "bootstrap and nuts: huber with --delta, Besiroglu et al.'s set-up)",
+    )
+    u.add_argument("--resamples", type=int, default=4000, help="bootstrap resamples")
+    u.add_argument(
+        "--boot-starts",
+        type=int,
+        default=0,
+        metavar="K",
+        help="extra grid starts per resample besides the warm start (default 0)",
+    )
+    u.add_argument("--cluster", metavar="COLUMN", help="cluster bootstrap: resample whole groups")
+    u.add_argument("--chains", type=int, default=4, help="NUTS chains")
+    u.add_argument("--warmup", type=int, default=1000, help="NUTS warmup iterations per chain")
+    u.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
+    u.add_argument("--target-accept", type=float, default=0.9, help="NUTS target acceptance")
+    u.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--out", metavar="DIR", help="write fit.json, starts.csv and arrays to DIR")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write fit.json, starts.csv, arrays (and draws, posterior.nc) to DIR",
+    )
     p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser(
@@ -101,10 +132,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     config = bs.FitConfig() if args.strategy == "explore" else bs.FitConfig(explore_steps=0)
     t0 = time.perf_counter()
+    loss = args.loss
+    if args.noise or args.method != "point":
+        loss = bs.Noise(args.noise or "huber", args.delta)
+    table = bs.read_table(args.data)
     f = bs.fit(
-        args.data,
+        table,
         args.law,
-        loss=args.loss,
+        loss=loss,
         delta=args.delta,
         starts=args.starts,
         seed=args.seed,
@@ -114,6 +149,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         drop_top_losses=args.drop_top_losses,
         config=config,
     )
+    f = f._replace(draws=_draws(args, f, table))
     summary = f.to_dict()
     if args.out:
         save_fit(f, args.out)
@@ -131,9 +167,72 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         f"  objective {summary['objective']:.6g} ({f.objective.kind}), "
         f"status {summary['status']}, {time.perf_counter() - t0:.1f} s"
     )
+    if f.draws is not None:
+        d = summary["draws"]
+        print(
+            f"{d['method']}: {d['n_draws']} draws in {d['seconds']:.1f} s "
+            "(mean, sd, 5% / 50% / 95%)"
+        )
+        for k, v in {**d["params"], **d["derived"]}.items():
+            print(
+                f"  {k:>8}  {v['mean']:.5g}  sd {v['sd']:.3g}  "
+                f"[{v['q05']:.5g}, {v['q50']:.5g}, {v['q95']:.5g}]"
+            )
+        for w in d["warnings"]:
+            print(f"  warning: {w}")
     if args.out:
         print(f"wrote {args.out}/fit.json, starts.csv, arrays.npz")
     return 0
+
+
+def _draws(args: argparse.Namespace, f, table):
+    """Bootstrap or NUTS draws for the CLI's --method, with a progress bar."""
+    from bayescale.data import DataError
+    from bayescale.uncertainty import bootstrap, nuts
+
+    if args.method == "bootstrap":
+        groups = None
+        if args.cluster:
+            if args.cluster not in table.columns:
+                raise DataError(
+                    f"--cluster column {args.cluster!r} is not in the table; the "
+                    f"table has columns {list(table.columns)}"
+                )
+            groups = table.loc[f.data.rows, args.cluster].to_numpy()
+        bar = _progress(args, args.resamples, "bootstrap")
+        try:
+            return bootstrap(
+                f,
+                args.resamples,
+                seed=args.seed,
+                grid_starts_per_resample=args.boot_starts,
+                groups=groups,
+                progress=(lambda k: bar.update(k - bar.n)) if bar else None,
+            )
+        finally:
+            if bar:
+                bar.close()
+    if args.method == "nuts":
+        from bayescale.infer.nuts import NutsConfig
+
+        cfg = NutsConfig(
+            num_chains=args.chains,
+            num_warmup=args.warmup,
+            num_samples=args.draws,
+            target_accept=args.target_accept,
+            seed=args.seed,
+            progress_bar=not args.no_progress and not args.json,
+        )
+        return nuts(f, cfg)
+    return None
+
+
+def _progress(args: argparse.Namespace, total: int, desc: str):
+    if args.no_progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="resample", file=sys.stderr, leave=False)
 
 
 def _cmd_laws(args: argparse.Namespace) -> int:

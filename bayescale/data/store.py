@@ -60,6 +60,18 @@ def save_fit(fit: object, out: str | Path) -> Path:
     table["steps"] = np.asarray(r.start_steps)
     table.index.name = "start"
     table.to_csv(out / "starts.csv")
+    draws = getattr(fit, "draws", None)
+    for stale in ("draws.npz", "draws.json", "posterior.nc"):
+        (out / stale).unlink(missing_ok=True)
+    if draws is not None:
+        np.savez(out / "draws.npz", theta=draws.theta, status=draws.status)
+        info = {
+            k: getattr(draws, k)
+            for k in ("method", "names", "diagnostics", "warnings", "settings", "seconds")
+        }
+        (out / "draws.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
+        if draws.idata is not None:
+            draws.idata.to_netcdf(str(out / "posterior.nc"))
     return out
 
 
@@ -94,6 +106,29 @@ def load_fit(path: str | Path) -> object:
         filters=tuple(dm["filters"]),
         n_input_rows=dm["n_input_rows"],
     )
+    draws = None
+    if (path / "draws.npz").is_file():
+        from bayescale.uncertainty import Draws
+
+        info = json.loads((path / "draws.json").read_text())
+        with np.load(path / "draws.npz") as z:
+            theta, status = z["theta"], z["status"]
+        idata = None
+        if (path / "posterior.nc").is_file():
+            from bayescale.infer.diagnostics import _import_arviz
+
+            idata = _import_arviz().from_netcdf(str(path / "posterior.nc"))
+        draws = Draws(
+            method=info["method"],
+            theta=theta,
+            names=tuple(info["names"]),
+            status=status,
+            diagnostics=info["diagnostics"],
+            warnings=tuple(info["warnings"]),
+            settings=info["settings"],
+            seconds=info["seconds"],
+            idata=idata,
+        )
     spec = dict(meta["objective"])
     kind = Noise if spec.pop("type") == "Noise" else Loss
     return Fit(
@@ -104,4 +139,5 @@ def load_fit(path: str | Path) -> object:
         config=FitConfig(**meta["config"]),
         result=result,
         seconds=meta["seconds"],
+        draws=draws,
     )
