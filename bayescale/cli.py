@@ -1,4 +1,4 @@
-"""Command line: ``bayescale fit | laws``.
+"""Command line: ``bayescale fit | laws | allocate | critique``.
 
 Exit codes: 0 success, 2 bad input (one readable line on stderr), 1 internal error (one line;
 ``--debug`` shows the traceback).
@@ -122,6 +122,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_laws)
+
+    from bayescale.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -1,0 +1,41 @@
+"""Prediction from parameter draws: posterior predictive, compute-optimal allocation, critique.
+
+Every function takes *draws*: fit-space parameter vectors ``(n_draws, P)`` (bootstrap refits,
+NUTS samples, or one fit), with a trailing ``log_sigma`` column when the fit used a noise model.
+
+* :mod:`~bayescale.predict.posterior` - :func:`predictive` intervals of the loss, either the law's
+  curve (``kind="mean"``) or a new training run's loss (``kind="new_run"``).
+* :mod:`~bayescale.predict.allocation` - :func:`allocate`: ``N*``, ``D*`` and ``D*/N*`` at compute
+  budgets.
+* :mod:`~bayescale.predict.references` - published parameter sets (:func:`get_reference`).
+* :mod:`~bayescale.predict.critique` - :func:`critique`: Wald, t and likelihood-ratio tests of a
+  published parameter set, and the runs needed to narrow its intervals.
+"""
+
+from bayescale.predict.allocation import Allocation, allocate, budget_grid
+from bayescale.predict.critique import Critique, critique, critique_to_dict
+from bayescale.predict.posterior import Predictive, predict_log_loss, predictive
+from bayescale.predict.references import (
+    REFERENCES,
+    Reference,
+    get_reference,
+    list_references,
+    reference_theta,
+)
+
+__all__ = [
+    "REFERENCES",
+    "Allocation",
+    "Critique",
+    "Predictive",
+    "Reference",
+    "allocate",
+    "budget_grid",
+    "critique",
+    "critique_to_dict",
+    "get_reference",
+    "list_references",
+    "predict_log_loss",
+    "predictive",
+    "reference_theta",
+]
