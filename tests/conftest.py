@@ -27,3 +27,20 @@ def chinchilla_240() -> dict[str, np.ndarray]:
     df = df[df["loss"] < sorted(df["loss"])[-5]]
     n = df["Model Size"].to_numpy()
     return {"N": n, "D": df["Training FLOP"].to_numpy() / (6 * n), "loss": df["loss"].to_numpy()}
+
+
+@pytest.fixture(scope="session")
+def epoch_bootstrap():
+    """Besiroglu et al.'s set-up, computed once per test session: the MLE-Huber fit of the 240
+    bundled points and a 4,000-resample bootstrap (seed 42). Returns ``(fit, draws)``."""
+    import bayescale as bs
+    from bayescale.uncertainty import bootstrap
+
+    fit = bs.fit(
+        "example:chinchilla",
+        "chinchilla",
+        loss=bs.Noise("huber", 1e-3),
+        starts="hoffmann",
+        drop_top_losses=5,
+    )
+    return fit, bootstrap(fit, 4000, seed=42)

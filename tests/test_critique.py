@@ -18,9 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayescale._jax import enable_x64
-from bayescale.api import fit, to_data
-from bayescale.fit.bootstrap import bootstrap_starts, chunked_bootstrap, resample_counts
+from bayescale.api import to_data
 from bayescale.laws import get_law
 from bayescale.likelihood import Noise
 from bayescale.predict import (
@@ -28,7 +26,6 @@ from bayescale.predict import (
     critique_to_dict,
     get_reference,
     predictive,
-    reference_theta,
 )
 from bayescale.predict.critique import chi2_sf, t_two_sided_p
 
@@ -40,19 +37,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def epoch():
-    """MLE fit, 4,000 bootstrap draws and the critiques against both Hoffmann parameter sets.
-
-    The fit starts from Hoffmann et al.'s unrounded parameters, as Epoch's did; it lands on the
-    optimum the 4,500-point grid finds (to 1e-11) in half the time.
-    """
-    start = np.append(reference_theta(LAW, "hoffmann2022_unrounded"), -5.0)
-    f = fit("example:chinchilla", LAW, loss=NOISE, starts=start, drop_top_losses=5)
+def epoch(epoch_bootstrap):
+    """MLE fit, 4,000 bootstrap draws (the session fixture in conftest) and the critiques
+    against both Hoffmann parameter sets."""
+    f, d = epoch_bootstrap
     data = to_data(f.data)
-    counts = resample_counts(240, 4000, seed=42)
-    with enable_x64():
-        boot = chunked_bootstrap(counts, bootstrap_starts(f.result.theta), data, LAW, NOISE)
-    draws = np.asarray(boot.theta)
+    boot = d._replace(status=d.status[0])
+    draws = d.flat()
     crit = {
         name: critique(LAW, data, NOISE, f.result.theta, draws, name)
         for name in ("hoffmann2022", "hoffmann2022_unrounded")

@@ -37,13 +37,13 @@ def test_mle_huber_fit_is_epochs_point_estimate(mle_fit: bs.Fit) -> None:
 
 
 @pytest.mark.slow
-def test_bootstrap_reproduces_epoch_standard_errors(mle_fit: bs.Fit) -> None:
+def test_bootstrap_reproduces_epoch_standard_errors(epoch_bootstrap) -> None:
     """4,000 resamples, Epoch's set-up. Tolerances: the Monte Carlo error of a bootstrap SD
     from 4,000 resamples is ~1.1% (SD / sqrt(2R)); Epoch print two significant digits (0.015
     means 0.0145-0.0155, +-3%); and their refits start from Hoffmann's values with scipy BFGS
     while ours restart stalled refits until they converge, which can widen the spread a little.
     15% on the SEs and 10% on the SD of a cover these and still fail a wrong engine."""
-    d = bootstrap(mle_fit, 4000, seed=42)
+    mle_fit, d = epoch_bootstrap
     assert d.theta.shape == (1, 4000, 6)
     assert d.diagnostics["status_counts"]["converged"] >= 3960  # >= 99% converge
     nat = natural_draws(mle_fit, d)
