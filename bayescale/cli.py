@@ -107,6 +107,14 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     u.add_argument("--target-accept", type=float, default=0.9, help="NUTS target acceptance")
     u.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument(
+        "--group",
+        action="append",
+        metavar="COLUMN",
+        help="fit every group of this column (repeatable) as its own curve, in one batch; "
+        "writes curves.csv to --out",
+    )
+    p.add_argument("--chunk-size", type=int, help="curves per compiled call (batch fits)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument(
         "--out",
@@ -135,6 +143,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from bayescale.data.store import save_fit
 
     config = bs.FitConfig() if args.strategy == "explore" else bs.FitConfig(explore_steps=0)
+    if args.group:
+        return _cmd_fit_groups(args, config)
     t0 = time.perf_counter()
     loss = args.loss
     if args.noise or args.method != "point":
@@ -186,6 +196,60 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             print(f"  warning: {w}")
     if args.out:
         print(f"wrote {args.out}/fit.json, starts.csv, arrays.npz")
+    return 0
+
+
+def _cmd_fit_groups(args: argparse.Namespace, config) -> int:
+    """``bayescale fit --group``: one curve per group, one batch."""
+    from pathlib import Path
+
+    from bayescale.batch import fit_groups
+    from bayescale.data import parse_column_mapping
+
+    if args.method != "point":
+        raise UsageError(
+            "--group fits point estimates; --method bootstrap/nuts per group is "
+            "available from the Python API (bayescale.infer.batch_nuts)"
+        )
+    res = fit_groups(
+        args.data,
+        args.law,
+        group=args.group,
+        loss=args.loss,
+        delta=args.delta,
+        starts=args.starts,
+        seed=args.seed,
+        columns=parse_column_mapping(args.col),
+        x=args.x,
+        flops_per_token=args.flops_per_token,
+        drop_top_losses=args.drop_top_losses,
+        config=config,
+        chunk_size=args.chunk_size,
+        progress=not args.no_progress and not args.json,
+    )
+    table = res.table
+    counts = table["status"].value_counts().to_dict()
+    summary = {
+        "law": res.law,
+        "n_curves": int(len(table)),
+        "status_counts": counts,
+        "seconds": round(float(res.seconds), 3),
+    }
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "curves.csv", index=False)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    if args.json:
+        print(json.dumps(summary, default=str))
+        return 0
+    print(
+        f"law {res.law}: {len(table)} curves in {res.seconds:.1f} s; status: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+    print(table.head(10).to_string(index=False))
+    if args.out:
+        print(f"wrote {args.out}/curves.csv and summary.json")
     return 0
 
 

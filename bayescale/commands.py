@@ -39,6 +39,35 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser(
+        "report",
+        help="write a self-contained posterior report (HTML or markdown) of a saved fit",
+        description="Write a posterior report for a planning meeting: the data and the fitted "
+        "law with mean and new-run bands, residuals, parameters, compute-optimal allocation, "
+        "diagnostics, the critique (with --against) and a reproducibility checklist.",
+        epilog="examples:\n  bayescale report fit_dir --out report.html --against hoffmann2022"
+        "\n  bayescale report fit_dir --out report.md --format md --budget 1e24\n",
+        formatter_class=fmt,
+    )
+    p.add_argument("fit_dir", help="directory written by `bayescale fit --out`")
+    p.add_argument("--out", default="report.html", help="output file (default report.html)")
+    p.add_argument(
+        "--format",
+        choices=["html", "md"],
+        default=None,
+        help="html (one self-contained file) or md (markdown + PNGs); default from "
+        "the --out suffix",
+    )
+    p.add_argument("--against", help="published reference for the critique section")
+    p.add_argument(
+        "--budget",
+        type=float,
+        action="append",
+        metavar="FLOPS",
+        help="budgets for the allocation table (repeatable)",
+    )
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser(
         "allocate",
         help="compute-optimal N*, D*, D/N at budgets, from a saved fit's draws",
@@ -268,4 +297,29 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     for line in summary_lines(s):
         print(line)
     print(f"({s['seconds']:.0f} s; everything is in {args.out}/)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``bayescale report``."""
+    import sys
+
+    from bayescale.data.store import load_fit
+    from bayescale.report import DEFAULT_BUDGETS, write_report
+
+    fmt = args.format or ("md" if str(args.out).endswith(".md") else "html")
+    fit = load_fit(args.fit_dir)
+    if args.against:
+        from bayescale.predict import get_reference
+
+        get_reference(args.against)  # unknown name: exit 2 before any work
+    path = write_report(
+        fit,
+        args.out,
+        format=fmt,
+        against=args.against,
+        budgets=tuple(args.budget or DEFAULT_BUDGETS),
+        command="bayescale " + " ".join(sys.argv[1:]),
+    )
+    print(f"wrote {path}")
     return 0

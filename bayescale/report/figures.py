@@ -1,0 +1,418 @@
+"""The report's figures: matplotlib ``Figure`` objects rendered to PNG bytes with Agg.
+
+Every function takes plain numpy arrays (all computation happens in
+:mod:`bayescale.report.build`) and returns PNG bytes. No pyplot: figures are
+``matplotlib.figure.Figure`` instances drawn on an Agg canvas inside a temporary
+``rc_context``, so nothing leaks into a user's matplotlib state. Sizes are about 6.5 x 4 in at
+120 dpi with fonts of 9 pt and more, readable in print.
+
+Bands are 90% central intervals. The two predictive kinds have fixed styles everywhere: the
+law's curve under parameter uncertainty (``kind="mean"``) is the darker, narrower band; a new
+training run's loss (``kind="new_run"``) is the lighter, wider one.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+
+DPI = 120
+WIDTH = 6.5
+RC = {
+    "font.size": 9.5,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9.5,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 10.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+MEAN_ALPHA, NEW_ALPHA = 0.45, 0.16
+LABEL_C = "training compute C (FLOPs)"
+LABEL_N = "parameters N"
+LABEL_D = "training tokens D"
+LABEL_LOSS = "loss (nats/token)"
+MEAN_LABEL = "law's curve, 90% (parameter uncertainty; kind='mean')"
+NEW_LABEL = "new run, 90% (adds run-to-run noise; kind='new_run')"
+
+Band = tuple[np.ndarray, np.ndarray] | None
+
+
+def _figure(nrows: int = 1, ncols: int = 1, height: float = 4.0, **kw: object) -> tuple:
+    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _band(ax: object, x: np.ndarray, band: Band, color: object, alpha: float) -> None:
+    if band is not None:
+        ax.fill_between(x, band[0], band[1], color=color, alpha=alpha, lw=0)
+
+
+def _kind_handles(has_mean: bool, has_new: bool, color: object = "0.35") -> list:
+    out = [Line2D([], [], color=color, lw=1.6, label="law (point fit)")]
+    if has_mean:
+        out.append(Patch(color=color, alpha=MEAN_ALPHA, label=MEAN_LABEL))
+    if has_new:
+        out.append(Patch(color=color, alpha=NEW_ALPHA, label=NEW_LABEL))
+    return out
+
+
+def _shade_beyond(ax: object, lo: float, hi: float) -> None:
+    """Grey out x ranges outside the data's ``[lo, hi]``."""
+    x0, x1 = ax.get_xlim()
+    for a, b in ((x0, lo), (hi, x1)):
+        if b > a:
+            ax.axvspan(a, b, color="0.5", alpha=0.08, lw=0)
+    ax.set_xlim(x0, x1)
+
+
+def _loss_limits(loss: np.ndarray, *extra: np.ndarray) -> tuple[float, float]:
+    lo = float(np.min([np.min(loss)] + [np.nanmin(e) for e in extra if e is not None]))
+    hi = float(np.max(loss))
+    pad = 0.06 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def compute_figure(
+    C: np.ndarray,
+    loss: np.ndarray,
+    N: np.ndarray,
+    grid: np.ndarray,
+    point: np.ndarray,
+    mean: Band,
+    new: Band,
+    budgets: Sequence[float] = (),
+) -> bytes:
+    """Loss vs compute: the data coloured by N, the law along the compute-optimal frontier."""
+    with mpl.rc_context(RC):
+        fig, ax = _figure()
+        ax = ax[0, 0]
+        _band(ax, grid, new, "C0", NEW_ALPHA)
+        _band(ax, grid, mean, "C0", MEAN_ALPHA)
+        ax.plot(grid, point, color="C0", lw=1.6)
+        sc = ax.scatter(C, loss, c=N, s=14, cmap="viridis", norm=LogNorm(), edgecolor="none")
+        fig.colorbar(sc, ax=ax, label=LABEL_N, pad=0.01)
+        for b in budgets:
+            ax.axvline(b, color="0.3", ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel(LABEL_C)
+        ax.set_ylabel(LABEL_LOSS)
+        ax.set_ylim(*_loss_limits(loss, point))
+        _shade_beyond(ax, float(np.min(C)), float(np.max(C)))
+        handles = _kind_handles(mean is not None, new is not None, "C0")
+        handles[0].set_label("law at compute-optimal N*, D* (point fit)")
+        handles.append(Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="training runs"))
+        if budgets:
+            handles.append(Line2D([], [], color="0.3", ls=":", label="budgets asked"))
+        ax.legend(handles=handles, loc="lower left", framealpha=0.9)
+        ax.set_title("Loss vs compute (grey: beyond the data's compute range)")
+        return _png(fig)
+
+
+def isoflop_figure(
+    curves: Sequence[Mapping[str, object]],
+    N: np.ndarray,
+    C: np.ndarray,
+    loss: np.ndarray,
+) -> bytes:
+    """IsoFLOP curves: loss vs N at fixed budgets, with the runs near each budget overlaid.
+
+    Each curve is a mapping with ``budget``, ``N`` (grid), ``point`` and the ``mean`` / ``new``
+    bands (``(lo, hi)`` or ``None``).
+    """
+    with mpl.rc_context(RC):
+        fig, ax = _figure(height=4.8)
+        ax = ax[0, 0]
+        cmap = mpl.colormaps["plasma"]
+        ax.scatter(N, loss, s=8, color="0.8", edgecolor="none", zorder=1)
+        lows = []
+        for i, c in enumerate(curves):
+            color = cmap(0.05 + 0.8 * i / max(len(curves) - 1, 1))
+            _band(ax, c["N"], c["new"], color, NEW_ALPHA)
+            _band(ax, c["N"], c["mean"], color, MEAN_ALPHA)
+            ax.plot(
+                c["N"],
+                c["point"],
+                color=color,
+                lw=1.6,
+                label=f"{c['budget']:.0e}".replace("e+", "e"),
+            )
+            near = np.abs(np.log10(C) - math.log10(c["budget"])) < 0.08
+            ax.scatter(N[near], loss[near], s=18, color=color, edgecolor="k", lw=0.4, zorder=3)
+            lows.append(np.min(c["point"]))
+        ax.set_xscale("log")
+        ax.set_xlabel(LABEL_N)
+        ax.set_ylabel(LABEL_LOSS)
+        ax.set_ylim(*_loss_limits(loss, np.array(lows)))
+        h, _ = ax.get_legend_handles_labels()
+        has_mean = any(c["mean"] is not None for c in curves)
+        has_new = any(c["new"] is not None for c in curves)
+        kinds = _kind_handles(has_mean, has_new)[1:]
+        kinds.append(
+            Line2D([], [], ls="", marker="o", mfc="0.6", mec="k", ms=4, label="runs within 20%")
+        )
+        fig.legend(handles=h, loc="outside right upper", frameon=False, title="budget (FLOPs)")
+        fig.legend(handles=kinds, loc="outside lower center", ncol=2, frameon=False)
+        ax.set_title("IsoFLOP curves from the law (loss vs N at fixed compute C = 6 N D)")
+        return _png(fig)
+
+
+def one_variable_figure(
+    x: np.ndarray,
+    loss: np.ndarray,
+    grid: np.ndarray,
+    point: np.ndarray,
+    mean: Band,
+    new: Band,
+    xlabel: str,
+) -> bytes:
+    """Loss vs the one input of a one-variable law, with the predictive bands."""
+    with mpl.rc_context(RC):
+        fig, ax = _figure()
+        ax = ax[0, 0]
+        _band(ax, grid, new, "C0", NEW_ALPHA)
+        _band(ax, grid, mean, "C0", MEAN_ALPHA)
+        ax.plot(grid, point, color="C0", lw=1.6)
+        ax.scatter(x, loss, s=12, color="k", zorder=3)
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(LABEL_LOSS)
+        h = _kind_handles(mean is not None, new is not None, "C0")
+        h.append(Line2D([], [], ls="", marker="o", color="k", ms=4, label="data"))
+        ax.legend(handles=h, loc="upper right", framealpha=0.9)
+        ax.set_title("The data and the fitted law")
+        return _png(fig)
+
+
+def residuals_figure(panels: Sequence[tuple[str, np.ndarray]], r: np.ndarray) -> bytes:
+    """Residuals ``log L_obs - log L_fit`` against each input (log x axes)."""
+    with mpl.rc_context(RC):
+        fig, axes = _figure(1, len(panels), height=3.2, sharey=True)
+        scale = float(np.max(np.abs(r))) or 1.0
+        for ax, (label, x) in zip(axes[0], panels, strict=True):
+            ax.axhline(0.0, color="0.3", lw=1)
+            ax.scatter(x, r, s=9, color="C0", alpha=0.75, edgecolor="none")
+            ax.set_xscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylim(-1.1 * scale, 1.1 * scale)
+        axes[0, 0].set_ylabel("residual (log L_obs - log L_fit)")
+        fig.suptitle("Residuals of the point fit (log loss)")
+        return _png(fig)
+
+
+def ppc_figure(
+    x: np.ndarray,
+    obs: np.ndarray,
+    lo: np.ndarray,
+    med: np.ndarray,
+    hi: np.ndarray,
+    xlabel: str,
+    coverage: float,
+    plug_in: bool = False,
+) -> bytes:
+    """Posterior predictive check: each run's loss against its new-run 90% interval.
+
+    Values are shown relative to the predictive median, in percent, so intervals of ~1% of
+    the loss are visible.
+    """
+    with mpl.rc_context(RC):
+        fig, ax = _figure()
+        ax = ax[0, 0]
+        rel = lambda v: 100.0 * (v / med - 1.0)  # noqa: E731
+        inside = (obs >= lo) & (obs <= hi)
+        ax.vlines(x, rel(lo), rel(hi), color="C0", alpha=0.45, lw=2.2)
+        ax.axhline(0.0, color="0.3", lw=1)
+        ax.scatter(x[inside], rel(obs)[inside], s=10, color="k", zorder=3, label="inside")
+        ax.scatter(
+            x[~inside], rel(obs)[~inside], s=16, color="C3", marker="x", zorder=4, label="outside"
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("loss vs predictive median (%)")
+        what = "plug-in new-run 90% interval" if plug_in else "new-run 90% interval"
+        h, _ = ax.get_legend_handles_labels()
+        h = [Patch(color="C0", alpha=0.45, label=what)] + h
+        h[1].set_label("observed, inside")
+        h[2].set_label("observed, outside")
+        ax.legend(handles=h, loc="upper right", framealpha=0.9)
+        ax.set_title(f"Posterior predictive check: {100 * coverage:.0f}% of runs inside (aim 90%)")
+        return _png(fig)
+
+
+def parameters_figure(
+    samples: Mapping[str, np.ndarray],
+    point: Mapping[str, float],
+    published: Mapping[str, float] | None = None,
+    published_label: str = "published",
+) -> bytes:
+    """Histograms of the draws per parameter (natural space) with point and 90% interval."""
+    names = list(samples)
+    ncols = 3
+    nrows = math.ceil(len(names) / ncols)
+    with mpl.rc_context(RC | {"axes.grid": False}):
+        fig, axes = _figure(nrows, ncols, height=1.9 * nrows + 0.4)
+        for ax in axes.ravel()[len(names) :]:
+            ax.set_axis_off()
+        for ax, name in zip(axes.ravel(), names, strict=False):
+            v = np.asarray(samples[name], dtype=np.float64)
+            ax.hist(v, bins=min(40, max(10, v.size // 25)), density=True, color="C0", alpha=0.6)
+            q05, q95 = np.quantile(v, [0.05, 0.95])
+            for q in (q05, q95):
+                ax.axvline(q, color="C0", ls="--", lw=1)
+            if name in point:
+                ax.axvline(point[name], color="k", lw=1.4)
+            if published and name in published:
+                ax.axvline(published[name], color="C3", lw=1.4)
+            ax.set_xlabel(name)
+            ax.set_yticks([])
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useOffset=False)
+        h = [
+            Patch(color="C0", alpha=0.6, label="draws"),
+            Line2D([], [], color="C0", ls="--", label="5% / 95%"),
+            Line2D([], [], color="k", label="point fit"),
+        ]
+        if published:
+            h.append(Line2D([], [], color="C3", label=published_label))
+        fig.legend(handles=h, loc="outside lower center", ncol=len(h), frameon=False)
+        fig.suptitle("Parameter draws (natural space; density, arbitrary units)")
+        return _png(fig)
+
+
+def allocation_figure(
+    C: np.ndarray,
+    rows: Mapping[str, Mapping[str, np.ndarray]],
+    data_range: tuple[float, float],
+    budgets: Sequence[float],
+) -> bytes:
+    """N*(C), D*(C) (left) and D*/N* (right): medians and 90% bands, log axes.
+
+    ``rows`` maps ``"N_opt"``, ``"D_opt"``, ``"tokens_per_param"`` to
+    ``{"point": ..., "q05": ..., "q50": ..., "q95": ...}`` (quantiles may be absent).
+    """
+    with mpl.rc_context(RC):
+        fig, axes = _figure(1, 2, height=4.0)
+        left, right = axes[0]
+        for ax, keys in ((left, ("N_opt", "D_opt")), (right, ("tokens_per_param",))):
+            for key, color, label in zip(
+                keys,
+                ("C0", "C1") if len(keys) == 2 else ("C2",),
+                ("N* (parameters)", "D* (tokens)") if len(keys) == 2 else ("D*/N*",),
+                strict=True,
+            ):
+                r = rows[key]
+                if "q50" in r:
+                    ax.fill_between(C, r["q05"], r["q95"], color=color, alpha=0.3, lw=0)
+                    ax.plot(C, r["q50"], color=color, lw=1.6, label=f"{label}, median")
+                else:
+                    ax.plot(C, r["point"], color=color, lw=1.6, label=f"{label}, point fit")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(LABEL_C)
+            for b in budgets:
+                ax.axvline(b, color="0.3", ls=":", lw=1)
+            _shade_beyond(ax, *data_range)
+        left.set_ylabel("compute-optimal N* (parameters), D* (tokens)")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        right.yaxis.set_major_formatter(plain)
+        right.yaxis.set_minor_formatter(plain)
+        right.set_ylabel("tokens per parameter D*/N*")
+        h, _ = left.get_legend_handles_labels()
+        if "q50" in rows["N_opt"]:
+            h.append(Patch(color="0.5", alpha=0.3, label="90% band over draws"))
+        left.legend(handles=h, loc="upper left", framealpha=0.9)
+        right.legend(loc="upper left", framealpha=0.9)
+        fig.suptitle("Compute-optimal allocation (grey: beyond the data; dotted: budgets asked)")
+        return _png(fig)
+
+
+def trace_figure(values: np.ndarray, names: Sequence[str]) -> bytes:
+    """NUTS trace per parameter and chain; ``values`` is ``(chain, draw, P)`` natural space."""
+    p = len(names)
+    ncols = 2
+    nrows = math.ceil(p / ncols)
+    with mpl.rc_context(RC | {"axes.grid": False}):
+        fig, axes = _figure(nrows, ncols, height=1.35 * nrows + 0.5, sharex=True)
+        for ax in axes.ravel()[p:]:
+            ax.set_axis_off()
+        for j, (ax, name) in enumerate(zip(axes.ravel(), names, strict=False)):
+            for c in range(values.shape[0]):
+                ax.plot(values[c, :, j], lw=0.6, alpha=0.8, label=f"chain {c + 1}")
+            ax.set_ylabel(name)
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useOffset=False)
+        for ax in axes[-1]:
+            ax.set_xlabel("draw (after warmup)")
+        h, _ = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles=h, loc="outside lower center", ncol=min(len(h), 6), frameon=False)
+        fig.suptitle("NUTS traces: chains should overlap and look like noise")
+        return _png(fig)
+
+
+def runs_needed_figure(rows: Mapping[str, Mapping[str, float]], reference: str) -> bytes:
+    """Interval width against the number of runs, ``w(n) = w_ours sqrt(n_ours / n)``.
+
+    Each quantity's line crosses its claimed width at the number of runs that width needs.
+    """
+    with mpl.rc_context(RC):
+        fig, ax = _figure()
+        ax = ax[0, 0]
+        styles = ("-", "--", "-.", ":")
+        n0 = None
+        for i, (name, r) in enumerate(rows.items()):
+            n0 = float(r["n_points"])
+            need = float(r["bootstrap"])
+            w0, wc = float(r["our_width"]), float(r["claimed_width"])
+            n = np.logspace(math.log10(n0 / 3), math.log10(max(need, n0) * 5), 200)
+            color = f"C{i}"
+            p = 100 * float(r["probability"])
+            ax.plot(
+                n,
+                w0 * np.sqrt(n0 / n),
+                color=color,
+                ls=styles[i % 4],
+                lw=1.6,
+                label=f"{name}: our {p:.0f}% width at n runs",
+            )
+            ax.axhline(wc, color=color, ls=styles[i % 4], lw=0.9, alpha=0.7)
+            ax.plot([need], [wc], "o", color=color, ms=6)
+            ax.annotate(
+                f"{name}: claimed width {wc:.3g} needs ~{need:,.0f} runs",
+                (need, wc),
+                textcoords="offset points",
+                xytext=(-10, -14 - 13 * i),
+                ha="right",
+                va="top",
+                fontsize=9,
+                color=color,
+            )
+        if n0 is not None:
+            ax.axvline(n0, color="0.3", lw=1, ls=":")
+            ax.text(n0, 0.45, f" this fit: {n0:,.0f} runs", transform=ax.get_xaxis_transform())
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("number of training runs n (log)")
+        ax.set_ylabel("central interval width")
+        ax.legend(loc="upper right", framealpha=0.9)
+        ax.set_title(f"Runs needed for the interval widths {reference} claims")
+        return _png(fig)
