@@ -124,9 +124,19 @@ def _run_bfgs(
     code = jnp.where(
         sol.result == optx.RESULTS.successful,
         CONVERGED,
-        jnp.where(sol.result == optx.RESULTS.max_steps_reached, MAX_STEPS, FAILED),
+        jnp.where(sol.result == optx.RESULTS.nonlinear_max_steps_reached, MAX_STEPS, FAILED),
     )
     return sol.value, code.astype(jnp.int32), sol.stats["num_steps"].astype(jnp.int32)
+
+
+def _keep_converged(y, code, steps, y2, code2, steps2) -> tuple:
+    """Take the restarted lanes, except those that had converged before the restart."""
+    done = code == CONVERGED
+    return (
+        jnp.where(done[:, None], y, y2),
+        jnp.where(done, code, code2),
+        steps + jnp.where(done, 0, steps2),
+    )
 
 
 def minimise_starts(
@@ -162,7 +172,7 @@ def minimise_starts(
         for _ in range(config.restarts):
             y, code, steps = jax.lax.cond(
                 jnp.any(code != CONVERGED),
-                lambda y, c, s: (lambda r: (r[0], r[1], s + r[2]))(jax.vmap(converge)(y)),
+                lambda y, c, s: _keep_converged(y, c, s, *jax.vmap(converge)(y)),
                 lambda y, c, s: (y, c, s),
                 y,
                 code,
