@@ -167,11 +167,13 @@ def minimise_starts(
         return run(config.max_steps, y0, data)
 
     def restart(y: jax.Array, code: jax.Array, steps: jax.Array) -> tuple:
-        # Restart every lane only when one stalled: restarting a converged lane costs
-        # tens of steps while its fresh Hessian estimate is rebuilt.
+        # Restart only when the best lane stalled (a restart exists so that the reported
+        # optimum is a converged one); converged lanes keep their result.
         for _ in range(config.restarts):
+            f = jax.vmap(lambda th: objective(law, th, data, obj))(y)
+            best = jnp.argmin(jnp.where(jnp.isfinite(f), f, jnp.inf))
             y, code, steps = jax.lax.cond(
-                jnp.any(code != CONVERGED),
+                code[best] != CONVERGED,
                 lambda y, c, s: _keep_converged(y, c, s, *jax.vmap(converge)(y)),
                 lambda y, c, s: (y, c, s),
                 y,
