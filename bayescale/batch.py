@@ -131,14 +131,15 @@ def _empty_result(n: int, n_starts: int, n_par: int, status: np.ndarray) -> Mult
     )
 
 
-def _progress_bar(enabled: bool, total: int) -> Any:
+def progress_bar(enabled: bool, total: int, desc: str = "fit_groups") -> Any:
+    """A tqdm bar over ``total`` curves, or ``None`` when not ``enabled``."""
     if not enabled:
         return None
     try:
         from tqdm import tqdm
     except ImportError as err:  # pragma: no cover - tqdm is installed with the test extra
         raise ImportError("progress=True needs tqdm: pip install tqdm") from err
-    return tqdm(total=total, desc="fit_groups", unit="curve")
+    return tqdm(total=total, desc=desc, unit="curve")
 
 
 def fit_groups(
@@ -251,7 +252,7 @@ def fit_groups(
     n = len(curves.keys)
     result = _empty_result(n, arr.shape[0], n_par, np.maximum(curves.status, 0))
     status = curves.status.copy()
-    bar = _progress_bar(progress, int(sum(p.n_curves for p in plans)))
+    bar = progress_bar(progress, int(sum(p.n_curves for p in plans)))
     try:
         with enable_x64():
             for b, plan in zip(curves.buckets, plans, strict=True):

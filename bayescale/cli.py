@@ -16,6 +16,8 @@ EXAMPLES_FIT = """examples:
   bayescale fit example:chinchilla --law chinchilla --drop-top-losses 5 --starts hoffmann --json
   bayescale fit runs.csv --law chinchilla --col N="Model Size" --col C="Training FLOP"
   bayescale fit curve.csv --law power --x step --starts 256 --seed 1 --out fit_dir
+  bayescale fit sweep.csv --law power --x C --group family --group task --out fits
+  bayescale fit sweep.csv --law power --x C --group family --method nuts --draws 500 --out fits
 """
 
 
@@ -111,10 +113,21 @@ def _build_parser() -> argparse.ArgumentParser:
         "--group",
         action="append",
         metavar="COLUMN",
-        help="fit every group of this column (repeatable) as its own curve, in one batch; "
-        "writes curves.csv to --out",
+        help="fit every group of this column (repeatable) as its own curve, in one batch "
+        "(with --method bootstrap or nuts: draws per curve); writes curves.csv to --out",
     )
-    p.add_argument("--chunk-size", type=int, help="curves per compiled call (batch fits)")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        help="batch fits: curves (point, nuts) or curve x resample refits (bootstrap) per "
+        "compiled call; default from free memory",
+    )
+    p.add_argument(
+        "--table-format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="format of the per-curve table written to --out with --group (default csv)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument(
         "--out",
@@ -144,7 +157,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     config = bs.FitConfig() if args.strategy == "explore" else bs.FitConfig(explore_steps=0)
     if args.group:
-        return _cmd_fit_groups(args, config)
+        from bayescale.commands_batch import cmd_fit_groups
+
+        return cmd_fit_groups(args, config)
     t0 = time.perf_counter()
     loss = args.loss
     if args.noise or args.method != "point":
@@ -196,60 +211,6 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             print(f"  warning: {w}")
     if args.out:
         print(f"wrote {args.out}/fit.json, starts.csv, arrays.npz")
-    return 0
-
-
-def _cmd_fit_groups(args: argparse.Namespace, config) -> int:
-    """``bayescale fit --group``: one curve per group, one batch."""
-    from pathlib import Path
-
-    from bayescale.batch import fit_groups
-    from bayescale.data import parse_column_mapping
-
-    if args.method != "point":
-        raise UsageError(
-            "--group fits point estimates; --method bootstrap/nuts per group is "
-            "available from the Python API (bayescale.infer.batch_nuts)"
-        )
-    res = fit_groups(
-        args.data,
-        args.law,
-        group=args.group,
-        loss=args.loss,
-        delta=args.delta,
-        starts=args.starts,
-        seed=args.seed,
-        columns=parse_column_mapping(args.col),
-        x=args.x,
-        flops_per_token=args.flops_per_token,
-        drop_top_losses=args.drop_top_losses,
-        config=config,
-        chunk_size=args.chunk_size,
-        progress=not args.no_progress and not args.json,
-    )
-    table = res.table
-    counts = table["status"].value_counts().to_dict()
-    summary = {
-        "law": res.law,
-        "n_curves": int(len(table)),
-        "status_counts": counts,
-        "seconds": round(float(res.seconds), 3),
-    }
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "curves.csv", index=False)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    if args.json:
-        print(json.dumps(summary, default=str))
-        return 0
-    print(
-        f"law {res.law}: {len(table)} curves in {res.seconds:.1f} s; status: "
-        + ", ".join(f"{k} {v}" for k, v in counts.items())
-    )
-    print(table.head(10).to_string(index=False))
-    if args.out:
-        print(f"wrote {args.out}/curves.csv and summary.json")
     return 0
 
 

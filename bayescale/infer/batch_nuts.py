@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import jax
@@ -245,7 +245,7 @@ def sample_nuts_batch(
     config: NutsConfig = NutsConfig(max_tree_depth=8),
     priors: Mapping[str, Prior] | None = None,
     chunk_size: int | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[int], object] = False,
 ) -> BatchNutsResult:
     """Sample the posterior of every curve with its own NUTS chains, vectorised over curves.
 
@@ -273,7 +273,8 @@ def sample_nuts_batch(
         this size, so batches with the same chunk size, point count and settings reuse one
         compiled sampler.
     progress
-        Print one line per chunk to standard error.
+        ``True`` prints one line per chunk to standard error; a callable is called with the
+        number of curves finished after every chunk (e.g. ``tqdm(...).update``).
 
     Returns
     -------
@@ -334,7 +335,9 @@ def sample_nuts_batch(
             energy[keep] = out.energy[rows]
             precond[keep] = out.preconditioned[rows]
             init_ok[keep] = out.init_finite[rows]
-            if progress:
+            if callable(progress):
+                progress(real)
+            elif progress:
                 print(
                     f"sample_nuts_batch: chunk {b + 1}/{len(blocks)}, "
                     f"{min((b + 1) * size, todo.size)}/{todo.size} curves, "
