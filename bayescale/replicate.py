@@ -53,7 +53,7 @@ def replicate(
     log
         Called with a line of progress text per step.
     progress
-        Show a progress bar for the bootstrap.
+        Show progress bars for the bootstrap and NUTS.
     command
         The command line, recorded in the report.
 
@@ -104,6 +104,7 @@ def replicate(
         num_warmup=settings.warmup,
         num_samples=settings.draws,
         seed=settings.seed,
+        progress_bar=progress,
     )
     post = nuts(mle, cfg)
     nuts_fit = mle._replace(draws=post)

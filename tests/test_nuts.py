@@ -198,6 +198,31 @@ def test_second_call_with_same_shapes_does_not_recompile():
 
 
 @pytest.mark.slow
+def test_progress_bar_reports_iterations_and_leaves_draws_unchanged(capsys):
+    import bayescale.infer.nuts as nuts_mod
+
+    noise = Noise("gaussian")
+    start = np.array([TRUE[k] for k in LAW.param_names] + [math.log(0.02)])
+    cfg = NutsConfig(num_chains=2, num_warmup=60, num_samples=40, seed=3)
+    data = simulate(2, n=50)
+    plain = sample_nuts(LAW, data, noise, init_theta=start, config=cfg)
+    ticks = []
+    real_tick = nuts_mod._tick
+    nuts_mod._tick = lambda n: (ticks.append(int(np.sum(n))), real_tick(n))
+    try:
+        shown = sample_nuts(
+            LAW, data, noise, init_theta=start, config=cfg._replace(progress_bar=True)
+        )
+    finally:
+        nuts_mod._tick = real_tick
+    np.testing.assert_array_equal(shown.theta, plain.theta)
+    # 2 chains x 100 iterations, reported every PROGRESS_EVERY = 50 iterations
+    assert sum(ticks) == 200 and len(ticks) == 4
+    assert "nuts" in capsys.readouterr().err
+    assert nuts_mod._BAR["bar"] is None
+
+
+@pytest.mark.slow
 def test_chinchilla_huber_posterior(chinchilla_data):
     noise = Noise("huber", 1e-3)
     start = fit_start(chinchilla_data, noise, log_sigma=-10.0)

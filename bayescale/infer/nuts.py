@@ -53,11 +53,13 @@ If the curvature is not positive definite the unit matrix is used and a warning 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -117,7 +119,9 @@ class NutsConfig(NamedTuple):
         Dense (True) or diagonal (False) adapted mass matrix; the Laplace preconditioning
         is dense either way (see the module docstring).
     progress_bar
-        Accepted for compatibility and ignored: warmup and sampling are one compiled scan.
+        Show a tqdm bar over iterations (all chains). The compiled scan reports to the host
+        every :data:`PROGRESS_EVERY` iterations through ``jax.debug.callback``; the setting is
+        static, so turning it on compiles a second sampler.
     """
 
     num_chains: int = 4
@@ -172,6 +176,7 @@ class _Run(NamedTuple):
     max_tree_depth: int
     dense_mass: bool
     precondition: str
+    progress_every: int = 0
 
 
 # ----------------------------------------------------------------------------- priors
@@ -366,12 +371,16 @@ def run_chain(
         rng_key=k_nuts,
     )
 
-    def step(s, _):
+    def step(s, i):
         s = sample_kernel(s)
+        if run.progress_every:
+            done = (i + 1) % run.progress_every == 0
+            jax.lax.cond(done, lambda: jax.debug.callback(_tick, run.progress_every), lambda: None)
         stats = (s.z, s.diverging, s.num_steps, s.accept_prob, s.adapt_state.step_size)
         return s, stats + (s.potential_energy, s.energy)
 
-    _, trace = jax.lax.scan(step, state, None, length=run.num_warmup + run.num_samples)
+    steps = jnp.arange(run.num_warmup + run.num_samples)
+    _, trace = jax.lax.scan(step, state, steps)
     warm = run.num_warmup
     u, div, nsteps, acc, ss, pe, en = (t[warm:] for t in trace)
     theta = jax.vmap(lambda v: constrain(z0 + chol @ v))(u)
@@ -389,6 +398,28 @@ def run_chain(
 
 
 _STATIC = ("law", "noise", "priors", "run")
+#: Iterations between progress reports of a chain (when ``NutsConfig.progress_bar``).
+PROGRESS_EVERY = 50
+#: The host-side progress bar the compiled sampler reports to (one run at a time).
+_BAR: dict[str, Any] = {"bar": None}
+
+
+@contextlib.contextmanager
+def _closing_bar() -> Iterator[None]:
+    """Close and forget the progress bar when the sampler returns (or raises)."""
+    try:
+        yield
+    finally:
+        bar, _BAR["bar"] = _BAR["bar"], None
+        if bar is not None:
+            bar.close()
+
+
+def _tick(n: object) -> None:
+    """Host callback: advance the current progress bar by ``n`` iterations (per chain)."""
+    bar = _BAR["bar"]
+    if bar is not None:
+        bar.update(int(np.sum(n)))
 
 
 @partial(jax.jit, static_argnames=_STATIC)
@@ -500,8 +531,14 @@ def sample_nuts(
         int(config.max_tree_depth),
         bool(config.dense_mass),
         precondition,
+        PROGRESS_EVERY if config.progress_bar else 0,
     )
-    with jax.enable_x64(True):
+    if config.progress_bar:
+        from tqdm.auto import tqdm
+
+        total = int(config.num_chains) * (run.num_warmup + run.num_samples)
+        _BAR["bar"] = tqdm(total=total, desc="nuts", unit="it", file=sys.stderr, leave=False)
+    with jax.enable_x64(True), _closing_bar():
         data64 = jax.tree_util.tree_map(jnp.asarray, data_np)
         keys = jax.random.split(jax.random.PRNGKey(int(config.seed)), int(config.num_chains))
         start = time.perf_counter()
