@@ -150,9 +150,36 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def fit_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of :func:`bayescale.fit` that ``fit``'s options set.
+
+    Parameters
+    ----------
+    args
+        Parsed arguments of a command with the data options and ``--delta``, ``--starts``,
+        ``--seed``.
+
+    Returns
+    -------
+    dict
+        ``delta``, ``starts``, ``seed``, ``columns``, ``x``, ``flops_per_token``,
+        ``drop_top_losses``.
+    """
+    from bayescale.data import parse_column_mapping
+
+    return dict(
+        delta=args.delta,
+        starts=args.starts,
+        seed=args.seed,
+        columns=parse_column_mapping(args.col),
+        x=args.x,
+        flops_per_token=args.flops_per_token,
+        drop_top_losses=args.drop_top_losses,
+    )
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
     import bayescale as bs
-    from bayescale.data import parse_column_mapping
     from bayescale.data.store import save_fit
 
     config = bs.FitConfig() if args.strategy == "explore" else bs.FitConfig(explore_steps=0)
@@ -165,19 +192,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.noise or args.method != "point":
         loss = bs.Noise(args.noise or "huber", args.delta)
     table = bs.read_table(args.data)
-    f = bs.fit(
-        table,
-        args.law,
-        loss=loss,
-        delta=args.delta,
-        starts=args.starts,
-        seed=args.seed,
-        columns=parse_column_mapping(args.col),
-        x=args.x,
-        flops_per_token=args.flops_per_token,
-        drop_top_losses=args.drop_top_losses,
-        config=config,
-    )
+    f = bs.fit(table, args.law, loss=loss, config=config, **fit_options(args))
     f = f._replace(draws=_draws(args, f, table))
     summary = f.to_dict()
     if args.out:

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from bayescale.batch import fit_groups
-from bayescale.cli import UsageError
-from bayescale.data import parse_column_mapping
+from bayescale.cli import UsageError, fit_options
 from bayescale.fit.multistart import FitConfig
 from bayescale.laws import get_law
 
@@ -30,14 +29,8 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
     """
 
     common = dict(
+        fit_options(args),
         group=args.group,
-        delta=args.delta,
-        starts=args.starts,
-        seed=args.seed,
-        columns=parse_column_mapping(args.col),
-        x=args.x,
-        flops_per_token=args.flops_per_token,
-        drop_top_losses=args.drop_top_losses,
         config=config,
         chunk_size=args.chunk_size,
         progress=not args.no_progress and not args.json,
