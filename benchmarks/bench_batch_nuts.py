@@ -46,7 +46,7 @@ from bayescale.infer.batch_nuts import (
     compiled_run_curves,
     sample_nuts_batch,
 )
-from bayescale.infer.nuts import _Run, resolve_priors
+from bayescale.infer.nuts import RunSettings, resolve_priors
 from bayescale.laws import get_law, grid_starts
 from bayescale.likelihood import Data, Noise
 
@@ -119,7 +119,9 @@ def main() -> None:
     )
 
     # Compile ahead of the timed run: the same arguments sample_nuts_batch passes per chunk.
-    run = _Run(args.warmup, args.draws, cfg.target_accept, args.max_tree_depth, True, "fisher")
+    run = RunSettings(
+        args.warmup, args.draws, cfg.target_accept, args.max_tree_depth, True, "fisher"
+    )
     t = time.perf_counter()
     with enable_x64():
         block = jax.tree_util.tree_map(lambda a: jnp.asarray(a[:chunk]), data)

@@ -48,7 +48,7 @@ from bayescale.infer.nuts import (
     NutsConfig,
     Prior,
     Priors,
-    _Run,
+    RunSettings,
     default_chain_method,
     resolve_priors,
     run_chain,
@@ -124,7 +124,7 @@ def run_curves(
     law: Law,
     noise: Noise,
     priors: Priors,
-    run: _Run,
+    run: RunSettings,
     num_chains: int,
 ) -> CurveChains:
     """NUTS chains of every curve (pure; never raises).
@@ -298,7 +298,7 @@ def sample_nuts_batch(
     if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     theta0, notes, usable = _prepare(law, data_np, init_theta, prior_t, n)
-    run = _Run(
+    run = RunSettings(
         int(config.num_warmup),
         int(config.num_samples),
         float(config.target_accept),

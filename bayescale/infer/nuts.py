@@ -3,7 +3,8 @@
 Levels:
 
 * :func:`build_model` - the numpyro model ``model(data)``: one ``numpyro.sample`` site per
-  fit-space parameter (priors from :attr:`~bayescale.laws.ParamSpec.prior`, overridable) plus
+  fit-space parameter (priors from :attr:`~bayescale.laws.ParamSpec.prior`, overridable; see
+  :mod:`bayescale.infer.priors`, whose names are re-exported here) plus
   ``log_sigma``, and one ``numpyro.factor`` holding
   :func:`bayescale.likelihood.log_likelihood` - the one likelihood, no second objective.
 * :func:`run_chains` - the pure core for one curve: per chain, map the start to numpyro's
@@ -15,7 +16,8 @@ Levels:
   any compute), runs the core under float64 and returns a :class:`NutsResult` with
   diagnostics and an ``arviz.InferenceData``.
 
-Compilation. ``law``, ``noise``, the resolved priors and the run settings are static
+Compilation. ``law``, ``noise``, the resolved priors and the run settings
+(:class:`RunSettings`) are static
 (hashable) arguments of module-level compiled functions; the data, the start and the seed
 are array arguments. A second call with same-shaped data and the same settings reuses the
 compiled sampler.
@@ -54,7 +56,6 @@ If the curvature is not positive definite the unit matrix is used and a warning 
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -65,7 +66,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
@@ -76,7 +76,17 @@ from bayescale.infer.diagnostics import (
     check_start,
     to_inferencedata,
 )
-from bayescale.laws._spec import PRIOR_KINDS, Law, predict_log
+from bayescale.infer.priors import (  # noqa: F401 - re-exported: the priors lived here
+    LOG_SIGMA_PRIOR_SCALE,
+    TYPICAL_RESIDUAL,
+    Prior,
+    Priors,
+    _check_prior,
+    default_log_sigma_prior,
+    prior_distribution,
+    resolve_priors,
+)
+from bayescale.laws._spec import Law, predict_log
 from bayescale.likelihood import (
     Data,
     Noise,
@@ -89,17 +99,10 @@ from bayescale.likelihood import (
 if TYPE_CHECKING:  # pragma: no cover
     import arviz
 
-#: A typical log-loss residual scale; centres the default prior on ``log_sigma``.
-TYPICAL_RESIDUAL = 0.02
-#: Standard deviation of the default Normal prior on ``log_sigma`` (a factor e^3 ~ 20).
-LOG_SIGMA_PRIOR_SCALE = 3.0
 #: Jitter of the chain starts, in units of the preconditioner's standard deviations.
 INIT_JITTER = 0.1
 PRECONDITIONERS = ("fisher", "hessian", "none")
 CHAIN_METHODS = ("parallel", "vectorized", "sequential")
-
-Prior = tuple
-Priors = tuple[tuple[str, Prior], ...]
 
 
 class NutsConfig(NamedTuple):
@@ -167,8 +170,24 @@ class NutsResult(NamedTuple):
     seconds: float
 
 
-class _Run(NamedTuple):
-    """Static settings of the compiled sampler (a change recompiles; the seed is not here)."""
+class RunSettings(NamedTuple):
+    """Static settings of the compiled sampler (a change recompiles; the seed is not here).
+
+    Attributes
+    ----------
+    num_warmup, num_samples
+        Warmup iterations and kept draws per chain.
+    target_accept
+        Target mean acceptance probability of step-size adaptation.
+    max_tree_depth
+        Cap on the NUTS tree depth.
+    dense_mass
+        Dense (True) or diagonal (False) adapted mass matrix.
+    precondition
+        ``"fisher"``, ``"hessian"`` or ``"none"`` (see the module docstring).
+    progress_every
+        Iterations between progress reports to the host (0: none).
+    """
 
     num_warmup: int
     num_samples: int
@@ -179,82 +198,8 @@ class _Run(NamedTuple):
     progress_every: int = 0
 
 
-# ----------------------------------------------------------------------------- priors
-
-
-def default_log_sigma_prior(noise: Noise) -> Prior:
-    """Default prior on ``log_sigma``: ``Normal(log(0.02) [+ log(delta) for Huber], 3)``.
-
-    0.02 is a typical scale of log-loss residuals. For the Huber density the residual
-    ``r`` is standardised by ``sigma`` and its tails decay like ``exp(-delta |r| / sigma)``:
-    a Laplace density of scale ``sigma / delta``, so ``sigma`` itself is about ``delta``
-    times the residual scale and the prior is centred at ``log(0.02 delta)``.
-    """
-    loc = math.log(TYPICAL_RESIDUAL)
-    if noise.kind == "huber":
-        loc += math.log(noise.delta)
-    return ("normal", loc, LOG_SIGMA_PRIOR_SCALE)
-
-
-def _check_prior(name: str, prior: object) -> Prior:
-    """Validate one prior tuple; return it with float entries."""
-    ok = isinstance(prior, tuple | list) and len(prior) >= 1 and prior[0] in PRIOR_KINDS
-    ok = ok and len(prior) == 1 + PRIOR_KINDS[prior[0]]
-    if ok:
-        kind, *vals = prior
-        try:
-            vals = [float(v) for v in vals]
-        except (TypeError, ValueError):
-            ok = False
-    if ok:
-        ok = all(math.isfinite(v) for v in vals)
-        if kind == "uniform":
-            ok = ok and vals[0] < vals[1]
-        else:
-            ok = ok and vals[-1] > 0
-    if not ok:
-        raise ValueError(
-            f"prior for {name!r} must be ('normal', loc, scale), ('uniform', low, high), "
-            f"('halfnormal', scale) or ('lognormal', loc, scale) with finite numbers, "
-            f"scale > 0 and low < high; got {prior!r}"
-        )
-    return (kind, *vals)
-
-
-def resolve_priors(law: Law, noise: Noise, priors: Mapping[str, Prior] | None = None) -> Priors:
-    """Priors of ``law.param_names + ("log_sigma",)`` in fit space, as a hashable tuple.
-
-    Defaults come from each :class:`~bayescale.laws.ParamSpec` and
-    :func:`default_log_sigma_prior`; ``priors`` overrides them by fit-space name.
-
-    Raises
-    ------
-    ValueError
-        On an unknown parameter name or a malformed prior.
-    """
-    names = law.param_names + ("log_sigma",)
-    out = {s.name: s.prior for s in law.params}
-    out["log_sigma"] = default_log_sigma_prior(noise)
-    for key, value in (priors or {}).items():
-        if key not in out:
-            raise ValueError(
-                f"prior given for unknown parameter {key!r}; law {law.name!r} has fit-space "
-                f"parameters {list(names)}"
-            )
-        out[key] = value
-    return tuple((n, _check_prior(n, out[n])) for n in names)
-
-
-def prior_distribution(prior: Prior) -> dist.Distribution:
-    """The numpyro distribution of a prior tuple."""
-    kind, *v = prior
-    if kind == "normal":
-        return dist.Normal(v[0], v[1])
-    if kind == "uniform":
-        return dist.Uniform(v[0], v[1])
-    if kind == "halfnormal":
-        return dist.HalfNormal(v[0])
-    return dist.LogNormal(v[0], v[1])
+#: Former private name of :class:`RunSettings`, kept for existing imports.
+_Run = RunSettings
 
 
 # ----------------------------------------------------------------------------- model
@@ -300,7 +245,7 @@ class ChainOutput(NamedTuple):
     init_finite: jax.Array  # () whether the start has a finite log density
 
 
-def _laplace_factor(run: _Run, potential, prior_potential, point_ll, weight, z0):
+def _laplace_factor(run: RunSettings, potential, prior_potential, point_ll, weight, z0):
     """Cholesky factor ``L`` of the Laplace covariance at ``z0`` (unit matrix if unusable).
 
     Returns ``(L, ok)``. ``L`` is dense even with ``dense_mass=False``: it is a fixed linear
@@ -326,7 +271,13 @@ def _laplace_factor(run: _Run, potential, prior_potential, point_ll, weight, z0)
 
 
 def run_chain(
-    key: jax.Array, theta0: jax.Array, data: Data, law: Law, noise: Noise, priors: Priors, run: _Run
+    key: jax.Array,
+    theta0: jax.Array,
+    data: Data,
+    law: Law,
+    noise: Noise,
+    priors: Priors,
+    run: RunSettings,
 ) -> ChainOutput:
     """One NUTS chain from ``theta0`` (fit space, ``(P+1,)``): warmup, draws, predictions."""
     names = tuple(n for n, _ in priors)
@@ -444,7 +395,7 @@ def run_chains(
     law: Law,
     noise: Noise,
     priors: Priors,
-    run: _Run,
+    run: RunSettings,
     chain_method: str = "sequential",
 ) -> ChainOutput:
     """Compiled chains, one per key, all from ``theta0``; see :func:`run_chain`."""
@@ -524,7 +475,7 @@ def sample_nuts(
     prior_t = resolve_priors(law, noise, priors)
     theta0, notes = check_start(init_theta, prior_t)
     data_np = check_data(law, data)
-    run = _Run(
+    run = RunSettings(
         int(config.num_warmup),
         int(config.num_samples),
         float(config.target_accept),

@@ -15,7 +15,8 @@ Scaling: A replication attempt", notebook ``epoch-research/analyzing-chinchilla`
 * **Runs needed** to narrow a published interval: ``n (w_ours / w_claimed)^2`` with
   ``w_ours`` the same-probability central interval width of the quantity, from the draws'
   quantiles (bootstrap) or from the delta method (gradient at the estimate, covariance of the
-  draws, normal quantile).
+  draws, normal quantile); computed in :mod:`bayescale.predict.runs_needed`, whose
+  :func:`normal_quantile`, :func:`quantity` and :func:`runs_needed` are re-exported here.
 * **Allocation** at named budgets: fit (median, 5%, 95% over draws) against the reference.
 
 Derived quantities for intervals: any natural parameter name, and ``"a" = beta/(alpha+beta)``,
@@ -37,14 +38,14 @@ how tightly each refit converged: compare Wald values across tools only to tens 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, gammaincc, ndtri
+from jax.scipy.special import betainc, gammaincc
 
 from bayescale._jax import enable_x64
 from bayescale.laws import get_law
@@ -53,6 +54,14 @@ from bayescale.likelihood import Data, Noise, check_objective, log_likelihood, r
 from bayescale.predict.allocation import allocate
 from bayescale.predict.posterior import as_draws
 from bayescale.predict.references import Reference, get_reference, reference_theta
+from bayescale.predict.runs_needed import (  # noqa: F401 - re-exported: they lived here
+    normal_quantile,
+    quantity,
+    runs_needed,
+)
+
+#: Former private name of :func:`~bayescale.predict.runs_needed.runs_needed`.
+_runs_needed = runs_needed
 
 _INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
 
@@ -120,35 +129,7 @@ def t_two_sided_p(t: float, df: float) -> float:
         return float(betainc(0.5 * df, 0.5, df / (df + float(t) ** 2)))
 
 
-def normal_quantile(p: float) -> float:
-    """Standard normal quantile (``ndtri``)."""
-    with enable_x64():
-        return float(ndtri(float(p)))
-
-
-# ----------------------------------------------------------------------------- quantities
-
-
-def quantity(law: Law, name: str) -> Callable[[jax.Array], jax.Array]:
-    """Function of natural-space parameters ``(..., P)`` giving a named quantity.
-
-    Raises
-    ------
-    ValueError
-        If the name is neither a natural parameter nor a derived exponent the law supports.
-    """
-    names = law.natural_names
-    if name in names:
-        i = names.index(name)
-        return lambda nat: nat[..., i]
-    if name in ("a", "b") and {"alpha", "beta"} <= set(names):
-        ia, ib = names.index("alpha"), names.index("beta")
-        top = ib if name == "a" else ia
-        return lambda nat: nat[..., top] / (nat[..., ia] + nat[..., ib])
-    raise ValueError(
-        f"no quantity {name!r} for law {law.name!r}: use a natural parameter "
-        f"{list(names)} or 'a'/'b' (compute-optimal exponents, laws with alpha and beta)"
-    )
+# ----------------------------------------------------------------------------- wald
 
 
 def wald_test(estimate: np.ndarray, reference: np.ndarray, cov: np.ndarray) -> tuple:
@@ -221,39 +202,6 @@ def _loglik(law: Law, theta: np.ndarray, data: Data, noise: Noise) -> float:
 def _summary(values: np.ndarray, point: float) -> dict:
     q05, q50, q95 = np.quantile(values, [0.05, 0.5, 0.95])
     return {"point": float(point), "median": float(q50), "q05": float(q05), "q95": float(q95)}
-
-
-def _runs_needed(law: Law, nat_hat: np.ndarray, nat_draws: np.ndarray, ref: Reference, n: int):
-    out = {}
-    cov = np.atleast_2d(np.cov(nat_draws.T))
-    for name, (lo, hi, prob) in ref.intervals.items():
-        claimed = float(hi) - float(lo)
-        if not (claimed > 0 and 0 < prob < 1):
-            raise ValueError(f"reference {ref.name!r}: bad interval {name!r}: {(lo, hi, prob)}")
-        g = quantity(law, name)
-        vals = np.asarray(g(nat_draws))
-        qlo, qhi = np.quantile(vals, [(1 - prob) / 2, (1 + prob) / 2])
-        with enable_x64():
-            grad = np.asarray(jax.grad(g)(jnp.asarray(nat_hat)))
-            est = float(g(jnp.asarray(nat_hat)))
-        sd_delta = float(np.sqrt(grad @ cov @ grad))
-        z = normal_quantile((1 + prob) / 2)
-        w_boot, w_delta = float(qhi - qlo), 2.0 * z * sd_delta
-        out[name] = {
-            "estimate": est,
-            "probability": float(prob),
-            "claimed_interval": [float(lo), float(hi)],
-            "claimed_width": claimed,
-            "our_interval": [float(qlo), float(qhi)],
-            "our_width": w_boot,
-            "delta_width": w_delta,
-            "sd_draws": float(np.std(vals, ddof=1)),
-            "sd_delta": sd_delta,
-            "n_points": int(n),
-            "delta_method": n * (w_delta / claimed) ** 2,
-            "bootstrap": n * (w_boot / claimed) ** 2,
-        }
-    return out
 
 
 def critique(
@@ -386,7 +334,7 @@ def critique(
         log_sigma_reference=ls_ref,
         tests=tests,
         allocation=allocation,
-        runs_needed=_runs_needed(law, nat_hat, nat_draws, ref, n),
+        runs_needed=runs_needed(law, nat_hat, nat_draws, ref, n),
         methods=methods,
     )
 

@@ -1,0 +1,326 @@
+"""The report's sections that assess a fit: ``allocation``, ``diagnostics`` and ``critique``.
+
+Like :mod:`bayescale.report.sections`, each ``*_section`` function takes the
+:class:`~bayescale.report.context.Context`, computes what its section shows through the public
+APIs (:func:`~bayescale.predict.allocate`, :func:`~bayescale.commands.allocation_dict`,
+:func:`~bayescale.commands.critique_dict`), adds its figures
+(:mod:`bayescale.report.assessment_figures`) and tables, and returns a
+:class:`~bayescale.report.render.Body`. :func:`diagnostic_messages` also feeds the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bayescale.laws import to_natural
+from bayescale.report.assessment_figures import (
+    allocation_figure,
+    runs_needed_figure,
+    trace_figure,
+)
+from bayescale.report.context import Context
+from bayescale.report.render import Body, Callout, FigureRef, Para, TableRef, frame
+
+
+def _interval(s: dict, digits: int = 3) -> str:
+    return f"[90%: {s['q05']:.{digits}g}-{s['q95']:.{digits}g}]"
+
+
+# ----------------------------------------------------------------------------- 5. allocation
+
+
+def allocation_section(ctx: Context) -> Body:
+    """N*(C), D*(C) and D*/N* over a budget grid, and the table at the budgets asked."""
+    from bayescale.commands import allocation_dict
+    from bayescale.predict import allocate, budget_grid
+
+    body = Body()
+    if not ctx.nd:
+        body.add(
+            Callout(
+                "note",
+                f"Compute-optimal allocation needs a law of N and D; law `{ctx.law.name}` has "
+                f"inputs {list(ctx.law.inputs)}.",
+            )
+        )
+        return body
+    grid = budget_grid()
+    theta = ctx.theta_hat if ctx.flat is None else ctx.flat
+    alloc = allocate(ctx.law, theta, grid, flops_per_token=ctx.k)
+    rows = {}
+    for key in ("N_opt", "D_opt", "tokens_per_param"):
+        v = getattr(alloc, key)
+        if ctx.flat is None:
+            rows[key] = {"point": v[0]}
+        else:
+            q05, q50, q95 = np.quantile(v, [0.05, 0.5, 0.95], axis=0)
+            rows[key] = {"q05": q05, "q50": q50, "q95": q95}
+    data_range = (float(ctx.C.min()), float(ctx.C.max()))
+    ctx.figures["allocation"] = allocation_figure(grid, rows, data_range, ctx.budgets)
+    out = allocation_dict(ctx.fit, list(ctx.budgets), ctx.k)
+    labels = {
+        "N_opt": "N* (parameters)",
+        "D_opt": "D* (tokens)",
+        "tokens_per_param": "D*/N*",
+        "loss_opt": "loss at optimum",
+    }
+    trows = []
+    for b in out["budgets"]:
+        for key, label in labels.items():
+            v = b[key]
+            trows.append(
+                {"budget C (FLOPs)": b["compute"], "quantity": label, "point": v["point"]}
+                | ({"5%": v["q05"], "50%": v["q50"], "95%": v["q95"]} if "q05" in v else {})
+            )
+    ctx.tables["allocation"] = frame(trows, "budget C (FLOPs)")
+    band = "median and 90% band over the draws" if ctx.flat is not None else "point fit only"
+    body.add(
+        FigureRef(
+            "allocation",
+            f"Compute-optimal N*, D* and tokens per parameter against compute ({band}; "
+            f"{out['method'].replace('_', ' ')}).",
+        ),
+        TableRef("allocation", f"Allocation at the budgets asked (C = {ctx.k:g} N D)"),
+    )
+    if "exponents" in out and ctx.flat is not None:
+        a = out["exponents"]["a"]
+        body.add(Para(f"N* grows as C^a with a = {a['point']:.3f} {_interval(a)}."))
+    for note in out["notes"]:
+        body.add(Callout("note", note[:1].upper() + note[1:] + "."))
+    far = max(ctx.budgets) / data_range[1]
+    if far > 3:
+        body.add(
+            Callout(
+                "note",
+                f"The largest budget is {far:,.0f}x the largest run's compute: these allocations "
+                "extrapolate the law, and any interval assumes the law still holds there.",
+            )
+        )
+    return body
+
+
+# ----------------------------------------------------------------------------- 6. diagnostics
+
+
+def diagnostic_messages(ctx: Context) -> tuple[list[str], list[str]]:
+    """``(failures, cautions)``: failed diagnostics and softer warnings, in plain language."""
+    fail, caution = [], []
+    d = ctx.fit.to_dict()
+    st = d["starts"]
+    if d["status"] != "converged":
+        fail.append(
+            f"The point fit's best start stopped with status '{d['status']}' ({d['message']}): "
+            "the optimum is not certified; rerun with more steps or more starts."
+        )
+    if st["n"] > 1 and st["near_best"] < 2:
+        caution.append(
+            f"Only {st['near_best']} of {st['n']} starts reached the best objective (within "
+            "1e-6): the optimum rests on one start; rerun with more starts to confirm it."
+        )
+    if ctx.draws is not None:
+        fail.extend(ctx.draws.warnings)
+    if ctx.ppc_coverage is not None and ctx.ppc_coverage < 0.8:
+        caution.append(
+            f"Only {100 * ctx.ppc_coverage:.0f}% of runs fall inside their 90% new-run interval."
+        )
+    return fail, caution
+
+
+def diagnostics_section(ctx: Context) -> Body:
+    """Sampler or refit diagnostics and the point fit's start convergence."""
+    body = Body()
+    d = ctx.fit.to_dict()
+    st = d["starts"]
+    fail, caution = diagnostic_messages(ctx)
+    for w in fail:
+        body.add(Callout("warn", w))
+    for w in caution:
+        body.add(Callout("warn", w))
+    if not fail and not caution:
+        body.add(Callout("ok", "No diagnostic failed."))
+    srows = [
+        {"item": "starts", "value": st["n"]},
+        {"item": "converged", "value": st["converged"]},
+        {"item": "within 1e-6 of the best objective", "value": st["near_best"]},
+    ]
+    srows += [{"item": k, "value": v} for k, v in st["status_counts"].items() if k != "converged"]
+    srows += [
+        {"item": "best start's status", "value": d["status"]},
+        {"item": "gradient norm at the optimum", "value": d["grad_norm"]},
+        {"item": "objective at the optimum", "value": d["objective"]},
+    ]
+    ctx.tables["starts"] = frame(srows, "item")
+    body.add(
+        Para(
+            f"**Point fit**: {st['n']:,} starts ({st.get('name') or st['kind']}); "
+            f"{st['converged']} ran to convergence and {st['near_best']} reached the best "
+            "objective. 'Screened' starts were stopped after the exploration steps because "
+            "others were better (by design, not a failure)."
+        ),
+        TableRef("starts", "Start convergence of the point fit"),
+    )
+    if ctx.method == "nuts":
+        diag = ctx.draws.diagnostics
+        chains = ctx.draws.theta.shape[0]
+        ess_min = 100 * chains
+        rows = [
+            {
+                "parameter": k,
+                "R-hat": rh,
+                "R-hat ok (<= 1.01)": bool(rh <= 1.01),
+                "bulk ESS": diag["ess_bulk"][k],
+                f"ESS ok (>= {ess_min})": bool(diag["ess_bulk"][k] >= ess_min),
+            }
+            for k, rh in diag["rhat"].items()
+        ]
+        ctx.tables["nuts"] = frame(rows, "parameter")
+        th = ctx.draws.theta
+        nat = np.concatenate(
+            [np.asarray(to_natural(ctx.law, th[..., : ctx.law.n_params]))]
+            + ([np.exp(th[..., ctx.law.n_params :])] if th.shape[-1] > ctx.law.n_params else []),
+            axis=-1,
+        )
+        names = list(ctx.law.natural_names) + ["sigma"] * (th.shape[-1] - ctx.law.n_params)
+        ctx.figures["trace"] = trace_figure(nat, names)
+        body.add(
+            Para(
+                f"**NUTS**: {chains} chains x {th.shape[1]} draws; {diag['divergences']} divergent "
+                "transitions. R-hat compares chains (1.00 means they agree); the bulk effective "
+                "sample size (ESS) counts how many independent draws they are worth."
+            ),
+            TableRef("nuts", "NUTS convergence per parameter"),
+            FigureRef("trace", "Trace of every chain (natural space)."),
+        )
+    elif ctx.method == "bootstrap":
+        counts = ctx.draws.diagnostics.get("status_counts", {})
+        n = int(np.prod(ctx.draws.theta.shape[:-1]))
+        ctx.tables["bootstrap"] = frame(
+            [{"refit status": k, "resamples": v} for k, v in counts.items()], "refit status"
+        )
+        cluster = ctx.draws.diagnostics.get("cluster")
+        body.add(
+            Para(
+                f"**Bootstrap**: {n:,} resamples{' of whole runs (cluster)' if cluster else ''}, "
+                f"each refitted from the full-data optimum; {counts.get('converged', 0):,} "
+                "refits converged."
+            ),
+            TableRef("bootstrap", "Bootstrap refit status"),
+        )
+    else:
+        body.add(Callout("note", "No sampler diagnostics: this fit has no draws."))
+    return body
+
+
+# ----------------------------------------------------------------------------- 7. critique
+
+
+def critique_section(ctx: Context, against: str, budgets: Sequence[float]) -> Body:
+    """Published values tested against the refit, runs needed, and their allocation."""
+    from bayescale.commands import critique_dict
+    from bayescale.predict import get_reference
+
+    ref = get_reference(against)
+    c = critique_dict(ctx.fit, against, list(budgets))
+    ctx.tables["critique_tests"] = frame(
+        [
+            {
+                "parameter": k,
+                "published": t["reference"],
+                "refit": t["estimate"],
+                "se (draws)": t["se"],
+                "t": t["t"],
+                "p (two-sided)": t["p"],
+            }
+            for k, t in c["tests"].items()
+        ],
+        "parameter",
+    )
+    ctx.tables["critique_tests_joint"] = frame(
+        [
+            {
+                "test": "Wald (fit space)",
+                "statistic": c["wald_chi2"],
+                "df": c["wald_df"],
+                "p": c["wald_p"],
+            },
+            {
+                "test": "likelihood ratio",
+                "statistic": c["lr_stat"],
+                "df": c["lr_df"],
+                "p": c["lr_p"],
+            },
+        ],
+        "test",
+    )
+    reject = (c["wald_p"] or 0.0) < 0.05 or (c["lr_p"] or 0.0) < 0.05
+    verdict = (
+        f"The data **reject** {ref.name}'s values (p < 0.05)."
+        if reject
+        else f"The data are consistent with {ref.name}'s values at the 5% level."
+    )
+    body = Body(
+        [
+            Para(f"Reference: {ref.citation}. {ref.notes}"),
+            Para(
+                f"{verdict} Wald chi2({c['wald_df']}) = {c['wald_chi2']:.1f}, "
+                f"p = {c['wald_p']:.2g}; likelihood ratio {c['lr_stat']:.1f}, "
+                f"p = {c['lr_p']:.2g} ({c['n_points']} points, {c['n_draws']:,} draws)."
+            ),
+            TableRef("critique_tests_joint", "Joint tests of all published values"),
+            TableRef("critique_tests", "Published values against the refit (t-tests)"),
+        ]
+    )
+    if c["runs_needed"]:
+        ctx.tables["runs_needed"] = frame(
+            [
+                {
+                    "quantity": k,
+                    "claimed interval": f"{r['claimed_interval'][0]:.4g}-"
+                    f"{r['claimed_interval'][1]:.4g} ({100 * r['probability']:.0f}%)",
+                    "claimed width": r["claimed_width"],
+                    "our width": r["our_width"],
+                    "runs we have": r["n_points"],
+                    "runs needed (draws)": r["bootstrap"],
+                    "runs needed (delta method)": r["delta_method"],
+                }
+                for k, r in c["runs_needed"].items()
+            ],
+            "quantity",
+        )
+        ctx.figures["runs_needed"] = runs_needed_figure(c["runs_needed"], ref.name)
+        body.add(
+            FigureRef(
+                "runs_needed",
+                "Our interval width shrinks as 1/sqrt(n); where it meets the claimed width is the "
+                "number of runs that claim would need.",
+            ),
+            TableRef(
+                "runs_needed", "Runs needed for the claimed intervals: n (w_ours/w_claimed)^2"
+            ),
+        )
+    if c["allocation"]:
+        rows = []
+        for a in c["allocation"].values():
+            for key, label in (("N_opt", "N*"), ("D_opt", "D*"), ("tokens_per_param", "D*/N*")):
+                f = a["fit"][key]
+                rows.append(
+                    {
+                        "budget C (FLOPs)": a["compute"],
+                        "quantity": label,
+                        f"{ref.name}": a["reference"][key],
+                        "refit (point)": f["point"],
+                        "refit 5%": f["q05"],
+                        "refit 50%": f["median"],
+                        "refit 95%": f["q95"],
+                    }
+                )
+        ctx.tables["critique_allocation"] = frame(rows, "budget C (FLOPs)")
+        body.add(
+            TableRef(
+                "critique_allocation",
+                f"What {ref.name}'s values would have recommended, against the refit",
+            )
+        )
+    return body
