@@ -22,7 +22,7 @@ from bayescale.infer.batch_nuts import (
     compiled_run_curves,
     sample_nuts_batch,
 )
-from bayescale.infer.nuts import _Run, resolve_priors
+from bayescale.infer.nuts import RunSettings, resolve_priors
 from bayescale.laws import get_law, make_law
 from bayescale.likelihood import Data, Noise
 
@@ -109,7 +109,7 @@ def test_each_curve_adapts_its_own_step_size(long_batch):
     assert np.all((lo < truth) & (truth < hi)), (lo, hi)
     # step sizes: rerun the compiled core of the batch (same shapes: no recompilation)
     d = padded(CURVES)
-    run = _Run(LONG.num_warmup, LONG.num_samples, LONG.target_accept, 8, True, "fisher")
+    run = RunSettings(LONG.num_warmup, LONG.num_samples, LONG.target_accept, 8, True, "fisher")
     with jax.enable_x64(True):
         out = compiled_run_curves(
             jnp.arange(3) + LONG.seed, jnp.asarray(INIT),
