@@ -170,9 +170,16 @@ def test_parse_column_mapping_duplicate():
         parse_column_mapping(["N=a", "N=b"])
 
 
-def test_parse_column_mapping_unknown_canonical():
-    with pytest.raises(DataError, match=r"unknown canonical column 'params'.*'N', 'D', 'C'"):
-        parse_column_mapping(["params=Model Size"])
+def test_parse_column_mapping_any_input_name():
+    # Any law input may be mapped (S2, L0, ...); whether it suits the law is prepare's job.
+    assert parse_column_mapping(["S2=anneal area", " L0 =src_loss"]) == {
+        "S2": "anneal area",
+        "L0": "src_loss",
+    }
+    with pytest.raises(DataError, match=r"column mapping '=Model Size' names no input"):
+        parse_column_mapping(["=Model Size"])
+    with pytest.raises(DataError, match=r"column mapping '  =x' names no input"):
+        parse_column_mapping(["  =x"])
 
 
 # ---------------------------------------------------------------- prepare: chinchilla
@@ -342,9 +349,20 @@ def test_duplicate_mapping(runs):
         prepare(df, ("N", "D"), columns={"N": "size", "D": "size"})
 
 
-def test_unknown_canonical_in_columns(runs):
-    with pytest.raises(DataError, match=r"unknown canonical column 'params'"):
-        prepare(runs, ("N",), columns={"params": "N"})
+def test_unused_name_in_columns(runs):
+    # any name may be mapped (a mapping can serve several laws); one the law does not use still
+    # claims its column, and the missing-column error points it out as a likely typo
+    with pytest.raises(
+        DataError,
+        match=re.escape("law needs columns ['N', 'loss']; missing column 'N' (parameters)")
+        + r".*"
+        + re.escape("columns= also maps ['params'], which this law does not use (a typo?)"),
+    ):
+        prepare(runs.drop(columns="C"), ("N",), columns={"params": "N"})
+    p = prepare(runs.assign(area=0.0), ("N",), columns={"S2": "area"})
+    assert p.columns == {"N": "N", "loss": "loss"}
+    with pytest.raises(DataError, match=r"empty or non-string input name ''"):
+        prepare(runs, ("N",), columns={"": "N"})
 
 
 def test_bad_x_choice(runs):
@@ -352,9 +370,17 @@ def test_bad_x_choice(runs):
         prepare(runs, ("x",), x="loss")
 
 
-def test_unknown_input(runs):
-    with pytest.raises(DataError, match=r"law input 'E' is not a canonical input"):
+def test_non_canonical_input_read_from_its_column(runs):
+    # a law input outside N, D, C, step is read from the column of that name; when the table
+    # lacks it the message lists everything the law needs
+    with pytest.raises(
+        DataError,
+        match=re.escape("law needs columns ['N', 'E', 'loss']; missing column 'E' (law input)"),
+    ):
         prepare(runs, ("N", "E"))
+    p = prepare(runs.assign(E=[0.0, -1.0, 2.0, 3.0, 4.0, 5.0]), ("N", "E"))
+    np.testing.assert_array_equal(p.x["E"], [0.0, -1.0, 2.0, 3.0, 4.0, 5.0])
+    assert p.columns["E"] == "E"
 
 
 @pytest.mark.parametrize("bad", [0.0, -6.0, np.inf, np.nan, "six"])

@@ -1,17 +1,22 @@
 """Turn a table of training runs into the arrays a law is fitted to.
 
-:func:`prepare` maps source columns to canonical names, derives one of ``N``, ``D``, ``C`` from
-the other two when needed (``C = flops_per_token * N * D``), validates every used value, applies
-the requested filters and records all of it, so a fit can say exactly which data it saw.
-Nothing is ever dropped silently: invalid values raise :class:`DataError`, and every filter
-leaves a record in :attr:`Prepared.filters`.
+:func:`prepare` maps source columns to the law's input names, derives one of ``N``, ``D``, ``C``
+from the other two when needed (``C = flops_per_token * N * D``) and the tokens-per-parameter
+ratio ``M = D / N``, validates every used value, applies the requested filters and records all
+of it, so a fit can say exactly which data it saw. Nothing is ever dropped silently: invalid
+values raise :class:`DataError`, and every filter leaves a record in :attr:`Prepared.filters`.
+
+A law input may be any name. The canonical inputs ``N``, ``D``, ``C``, ``step`` and the derived
+``M`` (and the forward learning-rate area ``S1``) must be finite and > 0; any other input (an
+annealing area ``S2``, a source loss ``L0``, ...) is read from the column of that name, or the
+column mapped to it, and must be numeric and finite (it may be 0 or negative).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -28,6 +33,21 @@ DESCRIPTIONS = {
     "loss": "loss",
 }
 X_CHOICES = ("N", "D", "C", "step")
+#: Inputs derived from the canonical columns when the table lacks them.
+DERIVED = ("M",)
+#: Names that may always appear in a column mapping, whatever the law.
+KNOWN = CANONICAL + DERIVED
+#: Inputs that must be > 0 (besides being finite): sizes, counts, ratios and the LR area S1.
+POSITIVE = ("N", "D", "C", "step", "M", "S1", "loss")
+#: Descriptions of inputs, used in error messages (other names are "law input").
+INPUT_DESCRIPTIONS = {
+    **DESCRIPTIONS,
+    "M": "tokens per parameter, D / N",
+    "S1": "forward area: sum of learning rates up to the step",
+    "S2": "learning-rate annealing area",
+    "L0": "loss on the source distribution",
+    "L": "loss, the input of a downstream law",
+}
 _MAX_ROWS_SHOWN = 10
 
 
@@ -43,11 +63,12 @@ class Prepared(NamedTuple):
     rows
         Index labels (of the input table) of the kept rows, in order.
     columns
-        Canonical name -> source column actually used (only names that were used). A law input
+        Input name -> source column actually used (only names that were used). A law input
         ``"x"`` taken from a column is recorded as ``columns["x"]`` too.
     derived
-        Canonical name -> formula, for values computed from other columns, e.g.
-        ``{"D": "C / (6 * N)"}``; an ``"x"`` input taken from a derived value also appears here.
+        Input name -> formula, for values computed from other columns, e.g.
+        ``{"D": "C / (6 * N)"}`` or ``{"M": "D / N"}``; an ``"x"`` input taken from a derived
+        value also appears here.
     flops_per_token
         Factor ``k`` in ``C = k * N * D``.
     filters
@@ -67,23 +88,24 @@ class Prepared(NamedTuple):
 
 
 def parse_column_mapping(items: Sequence[str]) -> dict[str, str]:
-    """Parse ``CANONICAL=SOURCE`` items (the CLI's ``--col``) into a column mapping.
+    """Parse ``NAME=SOURCE`` items (the CLI's ``--col``) into a column mapping.
 
     Parameters
     ----------
     items
-        Strings such as ``"N=Model Size"``; the source column may itself contain ``=``.
+        Strings such as ``"N=Model Size"`` or ``"S2=anneal_area"``; the name is a canonical
+        column or any law input, and the source column may itself contain ``=``.
 
     Returns
     -------
     dict
-        Canonical name -> source column name.
+        Input name -> source column name.
 
     Raises
     ------
     DataError
-        If an item has no ``=``, names a canonical column outside :data:`CANONICAL`, has an
-        empty source name, or gives the same canonical name twice.
+        If an item has no ``=``, an empty name or an empty source name, or gives the same
+        name twice. Whether the name suits the law is checked by :func:`prepare`.
     """
     if isinstance(items, str):
         items = [items]
@@ -93,12 +115,12 @@ def parse_column_mapping(items: Sequence[str]) -> dict[str, str]:
         name = name.strip()
         if not sep:
             raise DataError(
-                f"malformed column mapping {item!r}: expected CANONICAL=COLUMN, e.g. 'N=Model Size'"
+                f"malformed column mapping {item!r}: expected NAME=COLUMN, e.g. 'N=Model Size'"
             )
-        if name not in CANONICAL:
+        if not name:
             raise DataError(
-                f"unknown canonical column {name!r} in column mapping {item!r}; "
-                f"canonical columns are {list(CANONICAL)}"
+                f"column mapping {item!r} names no input: expected NAME=COLUMN, e.g. "
+                "'N=Model Size' or 'S2=anneal_area'"
             )
         if not source:
             raise DataError(f"column mapping {item!r} names no source column")
@@ -122,13 +144,25 @@ def _json_label(label: Hashable) -> int | str:
     return str(label)
 
 
-def _check_mapping(df: pd.DataFrame, columns: Mapping[str, Hashable]) -> dict[str, Hashable]:
+def _check_mapping(
+    df: pd.DataFrame, columns: Mapping[str, Hashable], x: str
+) -> dict[str, Hashable]:
+    """Check a column mapping: names non-empty (not ``"x"``), sources present and distinct.
+
+    A name the law does not use is allowed (one mapping may serve several laws); it still
+    claims its source column, and a missing-column error points it out as a possible typo.
+    """
     mapping = dict(columns)
     for name in mapping:
-        if name not in CANONICAL:
+        if not isinstance(name, str) or not name.strip():
             raise DataError(
-                f"unknown canonical column {name!r} in columns=; canonical columns are "
-                f"{list(CANONICAL)}"
+                f"columns= has an empty or non-string input name {name!r}; keys must name a "
+                f"canonical column {list(KNOWN)} or an input of the law"
+            )
+        if name == "x":
+            raise DataError(
+                f"columns= cannot map 'x': a law's 'x' input is the canonical variable chosen "
+                f"with x= (now {x!r}); map that instead, e.g. columns={{{x!r}: ...}}"
             )
     seen: dict[Hashable, str] = {}
     for name, source in mapping.items():
@@ -149,6 +183,13 @@ def _needed(inputs: Sequence[str], x: str) -> list[str]:
     inputs = list(inputs)
     if not inputs:
         raise DataError("the law names no input columns")
+    for name in inputs:
+        if not isinstance(name, str) or not name.strip():
+            raise DataError(f"law inputs must be non-empty strings, got {name!r} in {inputs}")
+        if name == "loss":
+            raise DataError(
+                "a law input cannot be named 'loss': 'loss' is the target column a law predicts"
+            )
     dup = sorted({i for i in inputs if inputs.count(i) > 1})
     if dup:
         raise DataError(f"duplicate law inputs {dup}")
@@ -159,35 +200,65 @@ def _needed(inputs: Sequence[str], x: str) -> list[str]:
     needed = []
     for name in inputs:
         canon = x if name == "x" else name
-        if canon not in X_CHOICES:
-            raise DataError(
-                f"law input {name!r} is not a canonical input; inputs must be 'x' or one of "
-                f"{list(X_CHOICES)}"
-            )
         if canon not in needed:
             needed.append(canon)
     return needed + ["loss"]
 
 
-def _missing_error(name: str, df: pd.DataFrame, factor: float) -> DataError:
-    hint = ""
+#: How a missing input is derived: name -> [(source names, formula, function)], first match wins.
+_DERIVATIONS: dict[str, list[tuple[tuple[str, str], str, Callable[..., np.ndarray]]]] = {
+    "D": [(("N", "C"), "C / ({k} * N)", lambda n, c, k: c / (k * n))],
+    "N": [(("D", "C"), "C / ({k} * D)", lambda d, c, k: c / (k * d))],
+    "C": [(("N", "D"), "{k} * N * D", lambda n, d, k: k * n * d)],
+    "M": [
+        (("N", "D"), "D / N", lambda n, d, k: d / n),
+        (("N", "C"), "C / ({k} * N^2)", lambda n, c, k: c / (k * n * n)),
+        (("D", "C"), "{k} * D^2 / C", lambda d, c, k: k * d * d / c),
+    ],
+}
+
+
+def _derivable(name: str, sources: Mapping[str, Hashable]) -> tuple | None:
+    """The first derivation of ``name`` whose source columns are all present, or ``None``."""
+    for rule in _DERIVATIONS.get(name, []):
+        if all(v in sources for v in rule[0]):
+            return rule
+    return None
+
+
+def _missing_hint(name: str, factor: float) -> str:
     if name in ("N", "D", "C"):
         a, b = [v for v in ("N", "D", "C") if v != name]
-        hint = f" (or provide {a} and {b} so {name} = {_formula(name, factor)} can be derived)"
+        formula = _DERIVATIONS[name][0][1].format(k=f"{factor:g}")
+        return f" (or provide {a} and {b} so {name} = {formula} can be derived)"
+    if name == "M":
+        return " (or provide N and D, or C and one of N, D, so M = D / N can be derived)"
+    if name in ("S1", "S2"):
+        return (
+            " (compute S1 and S2 from the learning-rate schedule with "
+            "bayescale.data.schedule.add_annealing_areas)"
+        )
+    return ""
+
+
+def _missing_error(
+    missing: Sequence[str], needed: Sequence[str], df: pd.DataFrame, factor: float, unused: list
+) -> DataError:
+    """One error naming every column the law needs and every one that is missing."""
+    parts = "; ".join(
+        f"missing column {n!r} ({INPUT_DESCRIPTIONS.get(n, 'law input')}) needed by the law"
+        for n in missing
+    )
+    hints = "".join(dict.fromkeys(_missing_hint(n, factor) for n in missing))
+    tail = f"; columns= also maps {unused}, which this law does not use (a typo?)" if unused else ""
     return DataError(
-        f"missing column {name!r} ({DESCRIPTIONS[name]}) needed by the law; the table has "
-        f"columns {list(df.columns)}; map one with columns={{{name!r}: ...}} / "
-        f"--col {name}=NAME{hint}"
+        f"law needs columns {list(needed)}; {parts}; the table has columns {list(df.columns)}; "
+        f"map one with columns={{{missing[0]!r}: ...}} / --col {missing[0]}=NAME{hints}{tail}"
     )
 
 
-def _formula(name: str, factor: float) -> str:
-    k = f"{factor:g}"
-    return {"D": f"C / ({k} * N)", "N": f"C / ({k} * D)", "C": f"{k} * N * D"}[name]
-
-
 def _numeric(df: pd.DataFrame, canon: str, source: Hashable) -> np.ndarray:
-    """The values of one used column, checked numeric, finite and > 0."""
+    """The values of one used column, checked numeric and finite (and > 0 if in POSITIVE)."""
     label = f"column {source!r}" + ("" if source == canon else f" (used as {canon!r})")
     if int(np.sum(df.columns == source)) > 1:
         raise DataError(f"{label} appears more than once in the table; rename the duplicates")
@@ -204,13 +275,19 @@ def _numeric(df: pd.DataFrame, canon: str, source: Hashable) -> np.ndarray:
             )
         col = coerced
     values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~(np.isfinite(values) & (values > 0))
+    positive = canon in POSITIVE
+    bad = ~(np.isfinite(values) & (values > 0)) if positive else ~np.isfinite(values)
     if bad.any():
         rows = list(df.index[bad])
+        what = "non-positive or non-finite" if positive else "non-finite"
+        need = (
+            "scaling laws need N, D, C, step and loss > 0 and finite"
+            if canon in CANONICAL
+            else f"the law input {canon!r} must be " + ("> 0 and finite" if positive else "finite")
+        )
         raise DataError(
-            f"{label} has {len(rows)} non-positive or non-finite values (rows {_fmt_rows(rows)}); "
-            "scaling laws need N, D, C, step and loss > 0 and finite. Nothing is dropped "
-            "silently: remove or fix these rows first."
+            f"{label} has {len(rows)} {what} values (rows {_fmt_rows(rows)}); {need}. "
+            "Nothing is dropped silently: remove or fix these rows first."
         )
     return values
 
@@ -247,9 +324,13 @@ def prepare(
         Table of training runs, one row per (run, checkpoint); it is not modified.
     inputs
         The law's input names, e.g. ``("N", "D")``; ``"x"`` means the canonical variable named
-        by ``x``. ``"loss"`` is always used.
+        by ``x``. ``"M"`` is tokens per parameter, ``D / N``, read from an ``M`` column or
+        derived from ``N`` and ``D`` (or from ``C`` and one of them). Any other name is read from
+        the column of that name (or the one mapped to it). ``"loss"`` is always used.
     columns
-        Canonical name -> source column; wins over a column with the canonical name itself.
+        Input name (canonical, ``"M"`` or any law input) -> source column; wins over a column
+        with the input's name itself. Names the law does not use are allowed (one mapping may
+        serve several laws) and are pointed out if a column turns out missing.
     x
         Which canonical variable (``"N"``, ``"D"``, ``"C"`` or ``"step"``) an input ``"x"`` is.
     flops_per_token
@@ -268,8 +349,9 @@ def prepare(
     Raises
     ------
     DataError
-        For an empty table, unknown or duplicate mappings, missing columns, non-numeric,
-        non-finite or non-positive values, bad options, or too few points left.
+        For an empty table, unknown or duplicate mappings, missing columns (the message lists
+        every column the law needs), non-numeric or non-finite values, non-positive values of
+        an input in :data:`POSITIVE`, bad options, or too few points left.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"prepare needs a pandas DataFrame, got {type(df).__name__}")
@@ -286,40 +368,40 @@ def prepare(
     if drop_top_losses < 0:
         raise DataError(f"drop_top_losses must be >= 0, got {drop_top_losses}")
     needed = _needed(inputs, x)
-    mapping = _check_mapping(df, columns or {})
+    mapping = _check_mapping(df, columns or {}, x)
 
     claimed = set(mapping.values())
     sources: dict[str, Hashable] = {}
-    for name in CANONICAL:
+    for name in dict.fromkeys([*KNOWN, *needed]):
         if name in mapping:
             sources[name] = mapping[name]
         elif name in df.columns and name not in claimed:
             sources[name] = name
 
     derived: dict[str, str] = {}
+    via: dict[str, tuple] = {}
     used: dict[str, Hashable] = {}
+    missing: list[str] = []
     for name in needed:
         if name in sources:
             used[name] = sources[name]
             continue
-        others = [v for v in ("N", "D", "C") if v != name]
-        if name in ("N", "D", "C") and all(v in sources for v in others):
-            derived[name] = _formula(name, factor)
-            for v in others:
-                used.setdefault(v, sources[v])
-        else:
-            raise _missing_error(name, df, factor)
+        found = _derivable(name, sources)
+        if found is None:
+            missing.append(name)
+            continue
+        via[name] = found
+        derived[name] = found[1].format(k=f"{factor:g}")
+        for v in found[0]:
+            used.setdefault(v, sources[v])
+    if missing:
+        unused = [k for k in mapping if k not in KNOWN and k not in needed]
+        raise _missing_error(missing, needed, df, factor, unused)
 
     values = {name: _numeric(df, name, src) for name, src in used.items()}
     for name in derived:
-        n, d, c = (values.get(v) for v in ("N", "D", "C"))
-        with np.errstate(over="ignore", under="ignore"):
-            if name == "D":
-                out = c / (factor * n)
-            elif name == "N":
-                out = c / (factor * d)
-            else:
-                out = factor * n * d
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            out = via[name][2](*(values[v] for v in via[name][0]), factor)
         bad = ~(np.isfinite(out) & (out > 0))
         if bad.any():
             rows = list(df.index[bad])

@@ -1,8 +1,13 @@
 """The law registry: ``register_law``, ``get_law``, ``list_laws``.
 
-Built-in laws register themselves when this package is imported; user laws are registered
-with :func:`register_law`, either from a :class:`Law` or as a decorator on a plain JAX
-function::
+Built-in laws register themselves when this package is imported: ``chinchilla`` (Hoffmann et
+al. 2022), ``kaplan`` (Kaplan et al. 2020), ``power`` and ``power_shifted`` (one scale
+variable, the latter with an offset as LAION fit CLIP), ``broken_power`` (Caballero et al.
+2022), ``overtraining`` (Gadre et al. 2024, in compute and tokens per parameter),
+``lr_annealing`` (Tissue et al. 2024, in learning-rate areas), ``loss_to_loss`` (Brandfonbrener
+et al. 2024) and ``sigmoid_downstream`` (accuracy from loss, Bhagia et al. 2024). User laws are
+registered with :func:`register_law`, either from a :class:`Law` or as a decorator on a plain
+JAX function::
 
     @register_law(
         name="floor_power",
@@ -103,11 +108,28 @@ def list_laws() -> list[str]:
     return sorted(_REGISTRY)
 
 
-# Built-in laws register themselves on import.
+# Built-in laws register themselves on import (the catalogue; each module documents its paper).
+from bayescale.laws.broken_power import BROKEN_POWER  # noqa: E402
 from bayescale.laws.chinchilla import CHINCHILLA  # noqa: E402
+from bayescale.laws.downstream import SIGMOID_DOWNSTREAM  # noqa: E402
+from bayescale.laws.kaplan import KAPLAN  # noqa: E402
+from bayescale.laws.loss_to_loss import LOSS_TO_LOSS  # noqa: E402
+from bayescale.laws.lr_annealing import LR_ANNEALING  # noqa: E402
+from bayescale.laws.overtraining import OVERTRAINING  # noqa: E402
 from bayescale.laws.power import POWER  # noqa: E402
+from bayescale.laws.power_shifted import POWER_SHIFTED  # noqa: E402
 
-for _law in (CHINCHILLA, POWER):
+for _law in (
+    CHINCHILLA,
+    POWER,
+    KAPLAN,
+    OVERTRAINING,
+    POWER_SHIFTED,
+    LR_ANNEALING,
+    BROKEN_POWER,
+    LOSS_TO_LOSS,
+    SIGMOID_DOWNSTREAM,
+):
     register_law(_law)
 
 __all__ = [
