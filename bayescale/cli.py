@@ -33,7 +33,7 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=COLUMN",
-        help="map a file column to a canonical name N, D, C, step or loss (repeatable)",
+        help="map a file column to a law input (N, D, C, step, M, S1, ...) or loss (repeatable)",
     )
     p.add_argument("--x", default="N", help="variable of one-variable laws: N, D, C or step")
     p.add_argument(

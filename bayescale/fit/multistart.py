@@ -77,7 +77,9 @@ class MultiStartResult(NamedTuple):
     Attributes
     ----------
     theta
-        Best parameters in fit space (log space for ``exp`` parameters), ``(P,)``.
+        Best parameters in fit space (log space for ``exp`` parameters), ``(P,)``. The best
+        start is the converged one with the lowest objective when a converged start is within
+        ``NEAR_BEST_RTOL`` of the lowest objective, else the start with the lowest objective.
     params
         Best parameters in natural space, ``(P,)``.
     objective
@@ -199,9 +201,16 @@ def minimise_starts(
     finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(y), axis=-1)
     code = jnp.where(finite, code, NON_FINITE).astype(jnp.int32)
     f = jnp.where(finite, f, jnp.inf)
-    best = jnp.argmin(f)
+    # Report a converged start when one reached the best objective (within NEAR_BEST_RTOL):
+    # on Huber objectives a start stalled at a kink can sit a hair below a converged one.
+    lowest = jnp.min(f)
+    near_best = f <= lowest + NEAR_BEST_RTOL * jnp.abs(lowest)
+    confirmed = near_best & (code == CONVERGED)
+    best = jnp.where(
+        jnp.any(confirmed), jnp.argmin(jnp.where(confirmed, f, jnp.inf)), jnp.argmin(f)
+    )
     best_f = f[best]
-    near = jnp.sum(f <= best_f + NEAR_BEST_RTOL * jnp.abs(best_f)).astype(jnp.int32)
+    near = jnp.sum(near_best).astype(jnp.int32)
     theta = y[best]
     grad = jax.grad(lambda th: objective(law, th, data, obj))(theta)
     natural = jnp.concatenate([to_natural(law, theta[: law.n_params]), theta[law.n_params :]])

@@ -37,7 +37,8 @@ POWER = make_law(
     inputs=("x",),
     doc=(
         "L(x) = E + A / x^alpha: a power law with an irreducible floor in one scale variable "
-        "x (parameters N, tokens D, compute C or steps); fitted in log space as "
+        "x (parameters N, tokens D, compute C or steps), as in Hestness et al. 2017, 'Deep "
+        "Learning Scaling is Predictable, Empirically'; fitted in log space as "
         "log L = logaddexp(e, a - alpha log x)."
     ),
 )
