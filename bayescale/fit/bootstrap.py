@@ -73,12 +73,14 @@ def refit_resamples(
     law: Law,
     obj: Objective,
     config: FitConfig = FitConfig(),
-    retry: int = 64,
+    retry: int | None = None,
 ) -> MultiStartResult:
     """Refit every resample (pure). ``counts`` is ``(R, n)``; ``starts`` is ``(S, P)``.
 
     Resamples whose best start stalled are restarted (``config.restarts`` rounds) from where
-    they stopped, up to ``retry`` of them per call; any left over keep their status code.
+    they stopped, up to ``retry`` of them per call (default ``max(64, R // 4)``: with a fixed
+    64, a hard law left 148 of 1,000 CLIP refits unconverged in one call against 15 in calls of
+    200); any left over keep their status code.
     Returns a :class:`MultiStartResult` whose fields have a leading resample axis.
     """
 
@@ -90,7 +92,7 @@ def refit_resamples(
     res = jax.vmap(lambda c: one(c, starts, first))(counts)
     # Restart stalled resamples from where they stopped, compacted into a fixed number of
     # lanes so the restart costs a few dozen lanes, not all of them.
-    k = min(retry, counts.shape[0])
+    k = min(max(64, counts.shape[0] // 4) if retry is None else retry, counts.shape[0])
     for _ in range(config.restarts):
         _, idx = jax.lax.top_k((res.status != CONVERGED).astype(jnp.int32), k)
         again = jax.vmap(lambda c, th: one(c, th[None], first))(counts[idx], res.theta[idx])
