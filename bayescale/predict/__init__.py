@@ -9,11 +9,15 @@ NUTS samples, or one fit), with a trailing ``log_sigma`` column when the fit use
   budgets.
 * :mod:`~bayescale.predict.references` - published parameter sets (:func:`get_reference`).
 * :mod:`~bayescale.predict.critique` - :func:`critique`: Wald, t and likelihood-ratio tests of a
-  published parameter set, and the runs needed to narrow its intervals.
+  published parameter set; :mod:`~bayescale.predict.runs_needed` - the runs needed to narrow its
+  intervals.
+* :mod:`~bayescale.predict.downstream` - :func:`two_stage_predict`: loss draws pushed through a
+  downstream (accuracy) law.
 """
 
 from bayescale.predict.allocation import Allocation, allocate, budget_grid
 from bayescale.predict.critique import Critique, critique, critique_to_dict
+from bayescale.predict.downstream import TwoStage, two_stage_predict
 from bayescale.predict.posterior import Predictive, predict_log_loss, predictive
 from bayescale.predict.references import (
     REFERENCES,
@@ -29,6 +33,7 @@ __all__ = [
     "Critique",
     "Predictive",
     "Reference",
+    "TwoStage",
     "allocate",
     "budget_grid",
     "critique",
@@ -38,4 +43,5 @@ __all__ = [
     "predict_log_loss",
     "predictive",
     "reference_theta",
+    "two_stage_predict",
 ]
