@@ -11,12 +11,16 @@ from bayescale.data import DataError, list_examples, load_example, prepare, read
 from bayescale.fit.multistart import FitConfig, MultiStartResult, fit_multistart
 from bayescale.laws import Law, ParamSpec, get_law, list_laws, make_law, register_law
 from bayescale.likelihood import Data, Loss, Noise
+from bayescale.predict.compare import Comparison, compare
+from bayescale.predict.extrapolate import Extrapolation, extrapolate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "Data",
     "DataError",
+    "Extrapolation",
     "Fit",
     "FitConfig",
     "Law",
@@ -24,6 +28,8 @@ __all__ = [
     "MultiStartResult",
     "Noise",
     "ParamSpec",
+    "compare",
+    "extrapolate",
     "fit",
     "fit_multistart",
     "get_law",

@@ -1,4 +1,5 @@
-"""Command line: ``bayescale fit | laws | allocate | critique``.
+"""Command line: ``bayescale fit | laws | replicate | report | allocate | critique | extrapolate |
+compare``.
 
 Exit codes: 0 success, 2 bad input (one readable line on stderr), 1 internal error (one line;
 ``--debug`` shows the traceback).
@@ -21,8 +22,12 @@ EXAMPLES_FIT = """examples:
 """
 
 
-class UsageError(Exception):
-    """Bad command-line input (exit code 2)."""
+class UsageError(ValueError):
+    """Bad command-line input (exit code 2).
+
+    A ``ValueError``, so :func:`main` maps it to exit code 2 even when this module also runs as
+    ``__main__`` (``python -m bayescale.cli``) and a command module imported a second copy.
+    """
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -145,8 +150,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_laws)
 
     from bayescale.commands import add_commands
+    from bayescale.commands_eval import add_eval_commands
 
     add_commands(sub)
+    add_eval_commands(sub)
     return parser
 
 

@@ -20,7 +20,18 @@ def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "cmd", [[], ["fit"], ["laws"], ["allocate"], ["critique"], ["replicate"], ["report"]]
+    "cmd",
+    [
+        [],
+        ["fit"],
+        ["laws"],
+        ["allocate"],
+        ["critique"],
+        ["replicate"],
+        ["report"],
+        ["extrapolate"],
+        ["compare"],
+    ],
 )
 def test_help(cmd: list[str]) -> None:
     p = run(*cmd, "--help")
