@@ -36,7 +36,7 @@ from bayescale.fit.multistart import CONVERGED, STATUS, FitConfig
 from bayescale.infer.batch_nuts import FAILED, OK, WARNING, sample_nuts_batch
 from bayescale.infer.nuts import NutsConfig
 from bayescale.laws import Law, to_natural
-from bayescale.likelihood import Data, Noise, check_objective
+from bayescale.likelihood import Data, Noise, as_noise
 
 QUANTILES = (0.05, 0.5, 0.95)
 #: Names of :func:`~bayescale.infer.batch_nuts.sample_nuts_batch`'s per-curve status codes.
@@ -74,16 +74,6 @@ class BatchDraws(NamedTuple):
     method: str
     fit: BatchFit
     seconds: float
-
-
-def _noise(noise: Noise | str, delta: float) -> Noise:
-    obj = check_objective(Noise(noise, delta) if isinstance(noise, str) else noise)
-    if not isinstance(obj, Noise):
-        raise ValueError(
-            f"batch bootstrap and NUTS need a noise model (Noise('huber'), 'gaussian', ...); got "
-            f"{type(obj).__name__}"
-        )
-    return obj
 
 
 def _sampleable(fit: BatchFit) -> np.ndarray:
@@ -202,7 +192,7 @@ def bootstrap_groups(
         For ``n_resamples < 1``, a bad ``chunk_size`` or an objective without a noise model.
     """
     t0 = time.perf_counter()
-    noise = _noise(noise, delta)
+    noise = as_noise(noise, delta, "a batch bootstrap or NUTS")
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     if chunk_size is not None and int(chunk_size) < 1:
@@ -301,7 +291,7 @@ def nuts_groups(
         For sampler settings :func:`~bayescale.infer.nuts.sample_nuts` rejects.
     """
     t0 = time.perf_counter()
-    noise = _noise(noise, delta)
+    noise = as_noise(noise, delta, "a batch bootstrap or NUTS")
     fit = fit_groups(data, law, group=group, loss=noise, config=config, **fit_options)
     n, n_par = fit.theta.shape
     chains, draws = int(nuts_config.num_chains), int(nuts_config.num_samples)

@@ -108,6 +108,33 @@ def check_objective(obj: Objective) -> Objective:
     return obj
 
 
+def as_noise(noise: Noise | str, delta: float = 1e-3, what: str = "this") -> Noise:
+    """A checked :class:`Noise` from a Noise or its kind (``"huber"`` with ``delta``, ...).
+
+    Parameters
+    ----------
+    noise
+        A :class:`Noise`, or its kind.
+    delta
+        Huber threshold when ``noise`` is a kind.
+    what
+        What needs the noise model, for the error message.
+
+    Raises
+    ------
+    ValueError
+        On an unknown kind or bad settings, or a :class:`Loss` (it has no density and no
+        noise scale).
+    """
+    obj = Noise(noise, delta) if isinstance(noise, str) else noise
+    if not isinstance(obj, Noise):
+        raise ValueError(
+            f"{what} needs a noise model (maximum likelihood with a free scale), got "
+            f"{type(obj).__name__}; pass noise='huber' (or 'laplace', 'student_t', 'gaussian')"
+        )
+    return check_objective(obj)
+
+
 def n_extra(obj: Objective) -> int:
     """Number of noise parameters the objective appends to the law's (0 or 1)."""
     return 1 if isinstance(obj, Noise) else 0

@@ -145,3 +145,13 @@ def test_huber_function_values() -> None:
 def test_bad_objectives(obj, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         check_objective(obj)
+
+
+def test_as_noise_checks_and_names_the_caller() -> None:
+    from bayescale.likelihood import as_noise
+
+    assert as_noise("huber", 1e-3) == Noise("huber", 1e-3)
+    with pytest.raises(ValueError, match="held-out extrapolation needs a noise model"):
+        as_noise(Loss("squared"), what="held-out extrapolation")
+    with pytest.raises(ValueError, match="unknown noise model 'cauchy'"):
+        as_noise("cauchy")

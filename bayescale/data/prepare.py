@@ -16,39 +16,28 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from bayescale.data.columns import (  # noqa: F401 - CANONICAL etc. are re-exported
+    CANONICAL,
+    DESCRIPTIONS,
+    INPUT_DESCRIPTIONS,
+    KNOWN,
+    POSITIVE,
+    X_CHOICES,
+    check_mapping,
+    derivation,
+    fmt_rows,
+    json_label,
+    missing_error,
+    numeric_column,
+    parse_column_mapping,
+)
 from bayescale.data.io import DataError
-
-CANONICAL = ("N", "D", "C", "step", "loss")
-DESCRIPTIONS = {
-    "N": "parameters",
-    "D": "tokens",
-    "C": "training FLOPs",
-    "step": "training step",
-    "loss": "loss",
-}
-X_CHOICES = ("N", "D", "C", "step")
-#: Inputs derived from the canonical columns when the table lacks them.
-DERIVED = ("M",)
-#: Names that may always appear in a column mapping, whatever the law.
-KNOWN = CANONICAL + DERIVED
-#: Inputs that must be > 0 (besides being finite): sizes, counts, ratios and the LR area S1.
-POSITIVE = ("N", "D", "C", "step", "M", "S1", "loss")
-#: Descriptions of inputs, used in error messages (other names are "law input").
-INPUT_DESCRIPTIONS = {
-    **DESCRIPTIONS,
-    "M": "tokens per parameter, D / N",
-    "S1": "forward area: sum of learning rates up to the step",
-    "S2": "learning-rate annealing area",
-    "L0": "loss on the source distribution",
-    "L": "loss, the input of a downstream law",
-}
-_MAX_ROWS_SHOWN = 10
 
 
 class Prepared(NamedTuple):
@@ -87,98 +76,6 @@ class Prepared(NamedTuple):
     n_input_rows: int
 
 
-def parse_column_mapping(items: Sequence[str]) -> dict[str, str]:
-    """Parse ``NAME=SOURCE`` items (the CLI's ``--col``) into a column mapping.
-
-    Parameters
-    ----------
-    items
-        Strings such as ``"N=Model Size"`` or ``"S2=anneal_area"``; the name is a canonical
-        column or any law input, and the source column may itself contain ``=``.
-
-    Returns
-    -------
-    dict
-        Input name -> source column name.
-
-    Raises
-    ------
-    DataError
-        If an item has no ``=``, an empty name or an empty source name, or gives the same
-        name twice. Whether the name suits the law is checked by :func:`prepare`.
-    """
-    if isinstance(items, str):
-        items = [items]
-    mapping: dict[str, str] = {}
-    for item in items:
-        name, sep, source = str(item).partition("=")
-        name = name.strip()
-        if not sep:
-            raise DataError(
-                f"malformed column mapping {item!r}: expected NAME=COLUMN, e.g. 'N=Model Size'"
-            )
-        if not name:
-            raise DataError(
-                f"column mapping {item!r} names no input: expected NAME=COLUMN, e.g. "
-                "'N=Model Size' or 'S2=anneal_area'"
-            )
-        if not source:
-            raise DataError(f"column mapping {item!r} names no source column")
-        if name in mapping:
-            raise DataError(
-                f"duplicate column mapping for {name!r}: {mapping[name]!r} and {source!r}"
-            )
-        mapping[name] = source
-    return mapping
-
-
-def _fmt_rows(labels: Sequence[Hashable]) -> str:
-    shown = ", ".join(str(v) for v in labels[:_MAX_ROWS_SHOWN])
-    more = len(labels) - _MAX_ROWS_SHOWN
-    return f"{shown}, and {more} more" if more > 0 else shown
-
-
-def _json_label(label: Hashable) -> int | str:
-    if isinstance(label, numbers.Integral) and not isinstance(label, bool):
-        return int(label)
-    return str(label)
-
-
-def _check_mapping(
-    df: pd.DataFrame, columns: Mapping[str, Hashable], x: str
-) -> dict[str, Hashable]:
-    """Check a column mapping: names non-empty (not ``"x"``), sources present and distinct.
-
-    A name the law does not use is allowed (one mapping may serve several laws); it still
-    claims its source column, and a missing-column error points it out as a possible typo.
-    """
-    mapping = dict(columns)
-    for name in mapping:
-        if not isinstance(name, str) or not name.strip():
-            raise DataError(
-                f"columns= has an empty or non-string input name {name!r}; keys must name a "
-                f"canonical column {list(KNOWN)} or an input of the law"
-            )
-        if name == "x":
-            raise DataError(
-                f"columns= cannot map 'x': a law's 'x' input is the canonical variable chosen "
-                f"with x= (now {x!r}); map that instead, e.g. columns={{{x!r}: ...}}"
-            )
-    seen: dict[Hashable, str] = {}
-    for name, source in mapping.items():
-        if source in seen:
-            raise DataError(
-                f"duplicate column mapping: {seen[source]!r} and {name!r} both map to {source!r}"
-            )
-        seen[source] = name
-        if source not in df.columns:
-            raise DataError(
-                f"column {source!r} (mapped to {name!r}) is not in the table; the table has "
-                f"columns {list(df.columns)}"
-            )
-    return mapping
-
-
 def _needed(inputs: Sequence[str], x: str) -> list[str]:
     inputs = list(inputs)
     if not inputs:
@@ -205,93 +102,6 @@ def _needed(inputs: Sequence[str], x: str) -> list[str]:
     return needed + ["loss"]
 
 
-#: How a missing input is derived: name -> [(source names, formula, function)], first match wins.
-_DERIVATIONS: dict[str, list[tuple[tuple[str, str], str, Callable[..., np.ndarray]]]] = {
-    "D": [(("N", "C"), "C / ({k} * N)", lambda n, c, k: c / (k * n))],
-    "N": [(("D", "C"), "C / ({k} * D)", lambda d, c, k: c / (k * d))],
-    "C": [(("N", "D"), "{k} * N * D", lambda n, d, k: k * n * d)],
-    "M": [
-        (("N", "D"), "D / N", lambda n, d, k: d / n),
-        (("N", "C"), "C / ({k} * N^2)", lambda n, c, k: c / (k * n * n)),
-        (("D", "C"), "{k} * D^2 / C", lambda d, c, k: k * d * d / c),
-    ],
-}
-
-
-def _derivable(name: str, sources: Mapping[str, Hashable]) -> tuple | None:
-    """The first derivation of ``name`` whose source columns are all present, or ``None``."""
-    for rule in _DERIVATIONS.get(name, []):
-        if all(v in sources for v in rule[0]):
-            return rule
-    return None
-
-
-def _missing_hint(name: str, factor: float) -> str:
-    if name in ("N", "D", "C"):
-        a, b = [v for v in ("N", "D", "C") if v != name]
-        formula = _DERIVATIONS[name][0][1].format(k=f"{factor:g}")
-        return f" (or provide {a} and {b} so {name} = {formula} can be derived)"
-    if name == "M":
-        return " (or provide N and D, or C and one of N, D, so M = D / N can be derived)"
-    if name in ("S1", "S2"):
-        return (
-            " (compute S1 and S2 from the learning-rate schedule with "
-            "bayescale.data.schedule.add_annealing_areas)"
-        )
-    return ""
-
-
-def _missing_error(
-    missing: Sequence[str], needed: Sequence[str], df: pd.DataFrame, factor: float, unused: list
-) -> DataError:
-    """One error naming every column the law needs and every one that is missing."""
-    parts = "; ".join(
-        f"missing column {n!r} ({INPUT_DESCRIPTIONS.get(n, 'law input')}) needed by the law"
-        for n in missing
-    )
-    hints = "".join(dict.fromkeys(_missing_hint(n, factor) for n in missing))
-    tail = f"; columns= also maps {unused}, which this law does not use (a typo?)" if unused else ""
-    return DataError(
-        f"law needs columns {list(needed)}; {parts}; the table has columns {list(df.columns)}; "
-        f"map one with columns={{{missing[0]!r}: ...}} / --col {missing[0]}=NAME{hints}{tail}"
-    )
-
-
-def _numeric(df: pd.DataFrame, canon: str, source: Hashable) -> np.ndarray:
-    """The values of one used column, checked numeric and finite (and > 0 if in POSITIVE)."""
-    label = f"column {source!r}" + ("" if source == canon else f" (used as {canon!r})")
-    if int(np.sum(df.columns == source)) > 1:
-        raise DataError(f"{label} appears more than once in the table; rename the duplicates")
-    col = df[source]
-    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
-        coerced = pd.to_numeric(col, errors="coerce")
-        bad = coerced.isna() & col.notna()
-        if pd.api.types.is_bool_dtype(col) or bool(bad.any()):
-            rows = list(df.index[bad.to_numpy()]) if bad.any() else list(df.index)
-            example = f"; e.g. {col[bad].iloc[0]!r}" if bad.any() else ""
-            raise DataError(
-                f"{label} is not numeric (dtype {col.dtype}): {len(rows)} non-numeric values "
-                f"(rows {_fmt_rows(rows)}){example}"
-            )
-        col = coerced
-    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-    positive = canon in POSITIVE
-    bad = ~(np.isfinite(values) & (values > 0)) if positive else ~np.isfinite(values)
-    if bad.any():
-        rows = list(df.index[bad])
-        what = "non-positive or non-finite" if positive else "non-finite"
-        need = (
-            "scaling laws need N, D, C, step and loss > 0 and finite"
-            if canon in CANONICAL
-            else f"the law input {canon!r} must be " + ("> 0 and finite" if positive else "finite")
-        )
-        raise DataError(
-            f"{label} has {len(rows)} {what} values (rows {_fmt_rows(rows)}); {need}. "
-            "Nothing is dropped silently: remove or fix these rows first."
-        )
-    return values
-
-
 def _drop_top_losses(loss: np.ndarray, labels: pd.Index, k: int) -> tuple[np.ndarray, dict]:
     """Epoch AI's rule: keep rows with ``loss < sorted(loss)[-k]``."""
     threshold = float(np.sort(loss)[-k])
@@ -301,7 +111,7 @@ def _drop_top_losses(loss: np.ndarray, labels: pd.Index, k: int) -> tuple[np.nda
         "k": k,
         "threshold": threshold,
         "n_dropped": int((~keep).sum()),
-        "dropped_rows": [_json_label(v) for v in labels[~keep]],
+        "dropped_rows": [json_label(v) for v in labels[~keep]],
     }
     return keep, record
 
@@ -368,7 +178,7 @@ def prepare(
     if drop_top_losses < 0:
         raise DataError(f"drop_top_losses must be >= 0, got {drop_top_losses}")
     needed = _needed(inputs, x)
-    mapping = _check_mapping(df, columns or {}, x)
+    mapping = check_mapping(df, columns or {}, x)
 
     claimed = set(mapping.values())
     sources: dict[str, Hashable] = {}
@@ -386,7 +196,7 @@ def prepare(
         if name in sources:
             used[name] = sources[name]
             continue
-        found = _derivable(name, sources)
+        found = derivation(name, sources)
         if found is None:
             missing.append(name)
             continue
@@ -396,9 +206,9 @@ def prepare(
             used.setdefault(v, sources[v])
     if missing:
         unused = [k for k in mapping if k not in KNOWN and k not in needed]
-        raise _missing_error(missing, needed, df, factor, unused)
+        raise missing_error(missing, needed, df, factor, unused)
 
-    values = {name: _numeric(df, name, src) for name, src in used.items()}
+    values = {name: numeric_column(df, name, src) for name, src in used.items()}
     for name in derived:
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             out = via[name][2](*(values[v] for v in via[name][0]), factor)
@@ -407,7 +217,7 @@ def prepare(
             rows = list(df.index[bad])
             raise DataError(
                 f"deriving {name} = {derived[name]} gives {len(rows)} non-positive or "
-                f"non-finite values (rows {_fmt_rows(rows)}); fix these rows first"
+                f"non-finite values (rows {fmt_rows(rows)}); fix these rows first"
             )
         values[name] = out
 

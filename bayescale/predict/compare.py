@@ -39,15 +39,9 @@ from bayescale.api import fit as fit_law
 from bayescale.data import DataError, read_table
 from bayescale.fit.multistart import FitConfig
 from bayescale.laws import Law, get_law
-from bayescale.likelihood import Noise
-from bayescale.predict.extrapolate import (
-    Extrapolation,
-    as_noise,
-    draws_log_likelihood,
-    extrapolate,
-    parse_holdout,
-    plain,
-)
+from bayescale.likelihood import Noise, as_noise
+from bayescale.predict.extrapolate import Extrapolation, extrapolate, parse_holdout, plain
+from bayescale.predict.scores import draws_log_likelihood
 
 METHODS = ("nuts", "bootstrap", "point")
 #: Preference is strong above this many standard errors of the elpd difference.
@@ -134,7 +128,7 @@ def loo_idata(fit: Fit) -> Any:
 
     The sampler's InferenceData already holds the pointwise log likelihood; if it lacks the
     group, it is computed from the draws with
-    :func:`~bayescale.predict.extrapolate.draws_log_likelihood`.
+    :func:`~bayescale.predict.scores.draws_log_likelihood`.
     """
     idata = fit.draws.idata
     if idata is not None and "log_likelihood" in idata.groups():
@@ -329,7 +323,7 @@ def compare(
     names = [law.name for law in resolved]
     if len(set(names)) < 2 or len(set(names)) != len(names):
         raise DataError(f"compare needs two or more distinct laws, got {names}")
-    noise = as_noise(noise, delta)
+    noise = as_noise(noise, delta, "compare")
     table = read_table(data)
     if holdout_above is not None:
         holdout_above = parse_holdout(holdout_above)

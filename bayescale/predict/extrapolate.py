@@ -12,28 +12,26 @@ alone, and every held-out point is scored:
 * the log predictive density ``log mean_s p(y_i | theta_s)``, the density of the observed
   log loss under the same likelihood the law was fitted with
   (:func:`bayescale.likelihood.pointwise_log_likelihood`), averaged over the draws.
+
+The scoring itself lives in :mod:`bayescale.predict.scores`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any, NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from bayescale._jax import enable_x64
 from bayescale.api import Fit
 from bayescale.api import fit as fit_law
 from bayescale.data import DataError, prepare, read_table
-from bayescale.data.prepare import X_CHOICES
+from bayescale.data.columns import X_CHOICES, numeric_column
 from bayescale.fit.multistart import FitConfig
 from bayescale.laws import Law, get_law
-from bayescale.likelihood import Data, Noise, check_objective, pointwise_log_likelihood
-from bayescale.predict.posterior import as_draws, predict_log_loss, predictive
+from bayescale.likelihood import Noise, as_noise
+from bayescale.predict.scores import score_points
 
 METHODS = ("point", "bootstrap", "nuts")
 #: Copies of the optimum used as "draws" by ``method="point"`` (a plug-in predictive: the
@@ -124,24 +122,6 @@ def parse_holdout(holdout_above: tuple[str, float] | str) -> tuple[str, float]:
     return str(col), cap
 
 
-def as_noise(noise: Noise | str, delta: float = 1e-3) -> Noise:
-    """A checked :class:`~bayescale.likelihood.Noise` from a Noise or its kind.
-
-    Raises
-    ------
-    ValueError
-        On an unknown kind, or a :class:`~bayescale.likelihood.Loss` (it has no density to
-        score held-out points with).
-    """
-    noise = Noise(noise, delta) if isinstance(noise, str) else noise
-    if not isinstance(noise, Noise):
-        raise ValueError(
-            f"held-out intervals and densities need a Noise model, got {type(noise).__name__}; "
-            "pass noise='huber' (or 'laplace', 'student_t', 'gaussian')"
-        )
-    return check_objective(noise)
-
-
 def cap_values(
     table: pd.DataFrame,
     rows: np.ndarray,
@@ -175,110 +155,10 @@ def cap_values(
             f"unknown hold-out column {column!r}: not a canonical variable {list(X_CHOICES)} "
             f"and not a column of the table; the table has columns {list(table.columns)}"
         )
-    values = pd.to_numeric(table.loc[rows, column], errors="coerce").to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise DataError(
-            f"hold-out column {column!r} has {int(np.sum(~np.isfinite(values)))} non-numeric "
-            "or non-finite values among the fitted rows"
-        )
-    return values
-
-
-@partial(jax.jit, static_argnames=("law", "noise"))
-def _draws_ll(law: Law, noise: Noise, theta: jax.Array, data: Data) -> jax.Array:
-    return jax.vmap(lambda th: pointwise_log_likelihood(law, th, data, noise))(theta)
-
-
-def draws_log_likelihood(
-    law: Law, theta_draws: object, x: Mapping[str, object], loss: object, noise: Noise
-) -> np.ndarray:
-    """Pointwise log likelihood of observed losses for every draw.
-
-    Parameters
-    ----------
-    law
-        The law.
-    theta_draws
-        Fit-space draws ``(n_draws, P + 1)`` with the ``log_sigma`` column.
-    x
-        Input name -> values, ``(m,)`` each.
-    loss
-        Observed losses ``(m,)`` (natural scale).
-    noise
-        The noise model the draws were fitted with.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_draws, m)``: :func:`bayescale.likelihood.pointwise_log_likelihood` of each draw.
-    """
-    theta = as_draws(law, theta_draws, need_sigma=True)
-    with enable_x64():
-        y = jnp.asarray(np.asarray(loss, dtype=np.float64))
-        data = Data(
-            {k: jnp.asarray(np.asarray(x[k], dtype=np.float64)) for k in law.inputs},
-            jnp.log(y),
-            jnp.ones_like(y),
-        )
-        return np.asarray(_draws_ll(law, noise, jnp.asarray(theta), data))
-
-
-def log_mean_exp(a: np.ndarray, axis: int = 0) -> np.ndarray:
-    """``log(mean(exp(a)))`` along ``axis``, computed stably."""
-    a = np.asarray(a, dtype=np.float64)
-    return np.logaddexp.reduce(a, axis=axis) - np.log(a.shape[axis])
-
-
-def score_points(
-    law: Law,
-    theta_hat: np.ndarray,
-    theta_draws: np.ndarray,
-    x: Mapping[str, np.ndarray],
-    loss: np.ndarray,
-    noise: Noise,
-    prob: float = 0.9,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """Score observed losses against a law's predictions, point by point.
-
-    Parameters
-    ----------
-    law
-        The law.
-    theta_hat
-        Fit-space optimum ``(P + 1,)``: gives the point prediction.
-    theta_draws
-        Fit-space draws ``(n_draws, P + 1)`` with ``log_sigma``: give the new-run interval
-        and the log predictive density.
-    x, loss
-        Inputs (``(m,)`` each) and observed losses ``(m,)``.
-    noise
-        The noise model the draws were fitted with.
-    prob
-        Central probability of the interval.
-    seed
-        Seed of the predictive's noise draws.
-
-    Returns
-    -------
-    dict
-        ``loss``, ``predicted``, ``lower``, ``upper``, ``rel_error`` (``predicted / loss -
-        1``), ``covered`` and ``lpd`` (``log mean_s p(log loss | theta_s)``), ``(m,)`` each.
-    """
-    y = np.asarray(loss, dtype=np.float64)
-    point = np.exp(predict_log_loss(law, theta_hat, x)[0])
-    lo, hi = (1.0 - prob) / 2.0, (1.0 + prob) / 2.0
-    band = predictive(law, theta_draws, x, kind="new_run", noise=noise, probs=(lo, hi), seed=seed)
-    lower, upper = band.quantiles
-    return {
-        "loss": y,
-        "predicted": point,
-        "lower": lower,
-        "upper": upper,
-        "rel_error": point / y - 1.0,
-        "covered": (lower <= y) & (y <= upper),
-        "lpd": log_mean_exp(draws_log_likelihood(law, theta_draws, x, y, noise)),
-    }
+    try:
+        return numeric_column(table.loc[rows], column, column)
+    except DataError as err:
+        raise DataError(f"cannot hold out by {column!r}: {err}") from None
 
 
 def extrapolate(
@@ -357,7 +237,7 @@ def extrapolate(
     if not 0.0 < float(prob) < 1.0:
         raise ValueError(f"prob must be strictly between 0 and 1, got {prob}")
     law = get_law(law)
-    noise = as_noise(noise, delta)
+    noise = as_noise(noise, delta, "held-out extrapolation")
     column, cap = parse_holdout(holdout_above)
     table = read_table(data)
     if not table.index.is_unique:
@@ -418,13 +298,4 @@ def extrapolate(
     return Extrapolation(f, holdout, scores, column, cap, method)
 
 
-__all__ = [
-    "Extrapolation",
-    "as_noise",
-    "cap_values",
-    "draws_log_likelihood",
-    "extrapolate",
-    "log_mean_exp",
-    "parse_holdout",
-    "score_points",
-]
+__all__ = ["Extrapolation", "cap_values", "extrapolate", "parse_holdout"]
