@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _curves import chinchilla_curves, starts_64
 
 CONFIGS = {
     # FitConfig() unchanged: 20 explore steps, polish 16 to <= 1000 steps, 1 restart.
@@ -45,35 +46,9 @@ CONFIGS = {
 
 def simulate(n_curves: int, n_points: int, seed: int = 0) -> pd.DataFrame:
     """Long table of ``n_curves`` jittered Chinchilla curves, ``n_points`` points each."""
-    rng = np.random.default_rng(seed)
-    shape = (n_curves, n_points)
-    n = np.exp(rng.uniform(np.log(7e7), np.log(1.6e10), shape))
-    d = n * np.exp(rng.uniform(0.0, np.log(300.0), shape))
-
-    def jitter(v: float, s: float) -> np.ndarray:
-        return v * np.exp(rng.normal(0.0, s, (n_curves, 1)))
-
-    e, a, b = jitter(1.69, 0.05), jitter(406.4, 0.2), jitter(410.7, 0.2)
-    alpha = 0.34 + rng.normal(0.0, 0.02, (n_curves, 1))
-    beta = 0.28 + rng.normal(0.0, 0.02, (n_curves, 1))
-    sigma = rng.uniform(0.01, 0.02, (n_curves, 1))
-    loss = (e + a * n**-alpha + b * d**-beta) * np.exp(sigma * rng.normal(size=shape))
-    return pd.DataFrame(
-        {
-            "curve": np.repeat(np.arange(n_curves), n_points),
-            "N": n.ravel(),
-            "D": d.ravel(),
-            "loss": loss.ravel(),
-        }
-    )
-
-
-def starts_64() -> np.ndarray:
-    """64 starts spread evenly through the Hoffmann grid."""
-    from bayescale.laws import get_law, grid_starts
-
-    grid = grid_starts(get_law("chinchilla"), "hoffmann")
-    return grid[np.linspace(0, len(grid) - 1, 64).round().astype(int)]
+    n, d, loss = chinchilla_curves(n_curves, n_points, seed)
+    curve = np.repeat(np.arange(n_curves), n_points)
+    return pd.DataFrame({"curve": curve, "N": n.ravel(), "D": d.ravel(), "loss": loss.ravel()})
 
 
 def make_config(name: str, args: argparse.Namespace):

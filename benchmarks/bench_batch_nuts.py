@@ -34,6 +34,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _curves import chinchilla_curves, starts_64
 
 from bayescale._jax import enable_x64
 from bayescale.fit.batch import fit_chunks
@@ -47,33 +48,20 @@ from bayescale.infer.batch_nuts import (
     sample_nuts_batch,
 )
 from bayescale.infer.nuts import RunSettings, resolve_priors
-from bayescale.laws import get_law, grid_starts
+from bayescale.laws import get_law
 from bayescale.likelihood import Data, Noise
 
 
 def simulate(n_curves: int, n_points: int, seed: int = 0) -> Data:
     """``n_curves`` jittered Chinchilla curves as ``(curve, point)`` arrays."""
-    rng = np.random.default_rng(seed)
-    shape = (n_curves, n_points)
-    n = np.exp(rng.uniform(np.log(7e7), np.log(1.6e10), shape))
-    d = n * np.exp(rng.uniform(0.0, np.log(300.0), shape))
-
-    def jitter(v: float, s: float) -> np.ndarray:
-        return v * np.exp(rng.normal(0.0, s, (n_curves, 1)))
-
-    e, a, b = jitter(1.69, 0.05), jitter(406.4, 0.2), jitter(410.7, 0.2)
-    alpha = 0.34 + rng.normal(0.0, 0.02, (n_curves, 1))
-    beta = 0.28 + rng.normal(0.0, 0.02, (n_curves, 1))
-    sigma = rng.uniform(0.01, 0.02, (n_curves, 1))
-    loss = (e + a * n**-alpha + b * d**-beta) * np.exp(sigma * rng.normal(size=shape))
-    return Data({"N": n, "D": d}, np.log(loss), np.ones(shape))
+    n, d, loss = chinchilla_curves(n_curves, n_points, seed)
+    return Data({"N": n, "D": d}, np.log(loss), np.ones(loss.shape))
 
 
 def fit_inits(data: Data, noise: Noise) -> tuple[np.ndarray, float]:
     """Per-curve maximum-likelihood fits (fit space + log_sigma) and the seconds they took."""
     law = get_law("chinchilla")
-    grid = grid_starts(law, "hoffmann")
-    grid = grid[np.linspace(0, len(grid) - 1, 64).round().astype(int)]
+    grid = starts_64()
     starts = np.concatenate([grid, np.full((len(grid), 1), math.log(0.015))], axis=1)
     t = time.perf_counter()
     with enable_x64():
