@@ -30,7 +30,6 @@ from bayescale.data.groups import Curves, curves_table, split_groups
 from bayescale.fit.batch import (
     CURVE_STATUS,
     curve_mesh,
-    curve_status,
     default_chunk_size,
     fit_chunks,
     lanes_for,
@@ -78,8 +77,9 @@ class BatchFit(NamedTuple):
         :class:`~bayescale.fit.multistart.MultiStartResult` with a leading curve axis (numpy).
         Curves that were not fitted hold NaN parameters and objectives, 0 steps, and their
         curve status code in ``status`` and ``start_status``. For fitted curves ``status`` is
-        the best start's code, as in a single fit; the table's ``status`` is the per-curve
-        verdict of :func:`~bayescale.fit.batch.curve_status`.
+        the best start's code, as in a single fit (a converged start when one ties the best
+        objective; see :class:`~bayescale.fit.multistart.MultiStartResult`), and the table's
+        ``status`` is its name.
     law
         The law fitted.
     objective
@@ -268,7 +268,7 @@ def fit_groups(
                 )
                 for field, value in zip(result._fields, out, strict=True):
                     getattr(result, field)[b.curves] = value
-                status[b.curves] = curve_status(out)
+                status[b.curves] = out.status
     finally:
         if bar is not None:
             bar.close()

@@ -46,8 +46,6 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from bayescale.fit.multistart import (
-    CONVERGED,
-    NEAR_BEST_RTOL,
     STATUS,
     STATUS_MESSAGES,
     FitConfig,
@@ -207,22 +205,6 @@ def lanes_for(n_curves: int, chunk: int, n_devices: int = 1) -> int:
     """
     want = min(int(chunk), 1 << max(0, math.ceil(math.log2(max(1, n_curves)))))
     return n_devices * max(1, math.ceil(want / n_devices))
-
-
-def curve_status(result: MultiStartResult) -> np.ndarray:
-    """Status code of every fitted curve (numpy, leading curve axis).
-
-    ``converged`` when at least one start that converged reached the best objective (within
-    :data:`~bayescale.fit.multistart.NEAR_BEST_RTOL`), else the best start's own code. On
-    Huber-type objectives, starts that stall at a kink can sit a hair below a converged start;
-    the optimum is still confirmed by the converged one.
-    """
-    f = np.asarray(result.start_objective)
-    best = np.asarray(result.objective)[..., None]
-    with np.errstate(invalid="ignore", over="ignore"):
-        near = f <= best + NEAR_BEST_RTOL * np.abs(best)
-    confirmed = np.any(near & (np.asarray(result.start_status) == CONVERGED), axis=-1)
-    return np.where(confirmed, CONVERGED, np.asarray(result.status)).astype(np.int64)
 
 
 def _pad_rows(a: np.ndarray, n: int, fill: float) -> np.ndarray:
