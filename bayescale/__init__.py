@@ -1,25 +1,53 @@
 """bayescale: neural scaling laws fitted with honest uncertainty.
 
 Laws are JAX functions with named parameter specs (:mod:`bayescale.laws`); one likelihood
-(:mod:`bayescale.likelihood`) serves multi-start fitting (:mod:`bayescale.fit`), the bootstrap
-and NUTS. Importing bayescale changes no global JAX setting: the entry points compute in
-float64 inside a context.
+(:mod:`bayescale.likelihood`) serves multi-start fitting (:mod:`bayescale.optimize`), the
+bootstrap and NUTS (:mod:`bayescale.infer`). This namespace is the flat public API; the
+one-call functions live in :mod:`bayescale.workflows`, the records in :mod:`bayescale.results`.
+Importing bayescale changes no global JAX setting: the entry points compute in float64.
 """
 
-from bayescale.api import Fit, fit
-from bayescale.data import DataError, list_examples, load_example, prepare, read_table
-from bayescale.fit.multistart import FitConfig, MultiStartResult, fit_multistart
-from bayescale.laws import Law, ParamSpec, get_law, list_laws, make_law, register_law
+from bayescale._jax import enable_x64
+from bayescale.data.io import DataError, list_examples, load_example, read_table
+from bayescale.data.preparation import Prepared, as_data, prepare
+from bayescale.infer.types import NutsConfig
+from bayescale.laws.registry import get_law, list_laws, register_law
+from bayescale.laws.spec import Law, ParamSpec, make_law
 from bayescale.likelihood import Data, Loss, Noise
-from bayescale.predict.compare import Comparison, compare
-from bayescale.predict.extrapolate import Extrapolation, extrapolate
+from bayescale.optimize.multistart import FitConfig, MultiStartResult, fit_multistart
+from bayescale.predict.allocation import Allocation, allocate
+from bayescale.predict.criticism import Critique, critique
+from bayescale.predict.posterior import Predictive, predictive
+from bayescale.predict.references import get_reference, list_references
+from bayescale.report.build import build_report, write_report
+from bayescale.results.records import (
+    BatchDraws,
+    BatchFit,
+    Draws,
+    Fit,
+    derived_draws,
+    draws_summary,
+    natural_draws,
+)
+from bayescale.results.store import load_fit, save_fit
+from bayescale.results.summaries import allocation_summary, critique_summary
+from bayescale.workflows.comparison import Comparison, compare
+from bayescale.workflows.extrapolation import Extrapolation, extrapolate
+from bayescale.workflows.fitting import fit, fit_groups
+from bayescale.workflows.replication import replicate
+from bayescale.workflows.uncertainty import bootstrap, bootstrap_groups, nuts, nuts_groups
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Allocation",
+    "BatchDraws",
+    "BatchFit",
     "Comparison",
+    "Critique",
     "Data",
     "DataError",
+    "Draws",
     "Extrapolation",
     "Fit",
     "FitConfig",
@@ -27,17 +55,42 @@ __all__ = [
     "Loss",
     "MultiStartResult",
     "Noise",
+    "NutsConfig",
     "ParamSpec",
+    "Predictive",
+    "Prepared",
+    "allocate",
+    "allocation_summary",
+    "as_data",
+    "bootstrap",
+    "bootstrap_groups",
+    "build_report",
     "compare",
+    "critique",
+    "critique_summary",
+    "derived_draws",
+    "draws_summary",
+    "enable_x64",
     "extrapolate",
     "fit",
+    "fit_groups",
     "fit_multistart",
     "get_law",
+    "get_reference",
     "list_examples",
     "list_laws",
+    "list_references",
     "load_example",
+    "load_fit",
     "make_law",
+    "natural_draws",
+    "nuts",
+    "nuts_groups",
+    "predictive",
     "prepare",
     "read_table",
     "register_law",
+    "replicate",
+    "save_fit",
+    "write_report",
 ]

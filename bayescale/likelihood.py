@@ -11,7 +11,9 @@ Two kinds of static, hashable objective descriptions:
   early) or ``"squared"``.
 * :class:`Noise` - a normalised density with a free scale, for maximum likelihood, bootstrap and
   NUTS: ``"huber"`` (Besiroglu et al.'s Huber density), ``"laplace"``, ``"student_t"``,
-  ``"gaussian"``. Its scale is one extra parameter, ``log_sigma``, appended to the law's.
+  ``"gaussian"``. Its scale is one extra parameter, ``log_sigma`` (reported as ``sigma``),
+  appended to the law's; :func:`noise_spec` is its :class:`~bayescale.laws.ParamSpec` and
+  :func:`params` lists every parameter an objective fits, by name.
 
 Point weights ``w`` multiply each point's term; a weight of 0 marks a padded point.
 """
@@ -27,10 +29,18 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaln
 from jax.scipy.stats import norm
 
-from bayescale.laws._spec import Law, predict_log
+from bayescale.laws.spec import Law, ParamSpec, predict_log
 
 LOSS_KINDS = ("huber", "squared")
 NOISE_KINDS = ("huber", "laplace", "student_t", "gaussian")
+#: Fit-space name of the noise scale (reported as ``sigma = exp(log_sigma)``).
+LOG_SIGMA = "log_sigma"
+#: Default start of ``log_sigma`` when fitting a Noise objective.
+LOG_SIGMA_START = -5.0
+#: A typical log-loss residual scale; centres the default prior on ``log_sigma``.
+TYPICAL_RESIDUAL = 0.02
+#: Standard deviation of the default Normal prior on ``log_sigma`` (a factor e^3 ~ 20).
+LOG_SIGMA_PRIOR_SCALE = 3.0
 
 
 class Data(NamedTuple):
@@ -135,14 +145,63 @@ def as_noise(noise: Noise | str, delta: float = 1e-3, what: str = "this") -> Noi
     return check_objective(obj)
 
 
-def n_extra(obj: Objective) -> int:
-    """Number of noise parameters the objective appends to the law's (0 or 1)."""
-    return 1 if isinstance(obj, Noise) else 0
+def noise_spec(noise: Noise) -> ParamSpec:
+    """The noise scale's :class:`~bayescale.laws.ParamSpec`: ``log_sigma``, reported as ``sigma``.
+
+    Its default prior is ``Normal(log(0.02) [+ log(delta) for Huber], 3)``: 0.02 is a typical
+    scale of log-loss residuals, and for the Huber density the residual is standardised by
+    ``sigma`` with tails decaying like ``exp(-delta |r| / sigma)`` (a Laplace density of scale
+    ``sigma / delta``), so ``sigma`` is about ``delta`` times the residual scale. Its one start
+    is :data:`LOG_SIGMA_START`.
+
+    Parameters
+    ----------
+    noise
+        The noise model.
+
+    Returns
+    -------
+    ParamSpec
+    """
+    loc = math.log(TYPICAL_RESIDUAL)
+    if noise.kind == "huber":
+        loc += math.log(noise.delta)
+    return ParamSpec(
+        LOG_SIGMA,
+        "sigma",
+        "exp",
+        LOG_SIGMA_START - 5.0,
+        LOG_SIGMA_START + 5.0,
+        ("normal", loc, LOG_SIGMA_PRIOR_SCALE),
+        (LOG_SIGMA_START,),
+    )
 
 
-def extra_names(obj: Objective) -> tuple[str, ...]:
-    """Names of the noise parameters appended to the law's (``("log_sigma",)`` or ``()``)."""
-    return ("log_sigma",) if isinstance(obj, Noise) else ()
+def params(law: Law, obj: Objective) -> tuple[ParamSpec, ...]:
+    """Every parameter fitted under ``obj``, in vector order: the law's, then the noise scale's.
+
+    Parameters
+    ----------
+    law
+        The law.
+    obj
+        A :class:`Loss` (the law's parameters only) or a :class:`Noise` (plus ``log_sigma``).
+
+    Returns
+    -------
+    tuple of ParamSpec
+    """
+    return law.params + ((noise_spec(obj),) if isinstance(obj, Noise) else ())
+
+
+def fit_names(law: Law, obj: Objective) -> tuple[str, ...]:
+    """Fit-space names of every fitted parameter (``log_sigma`` last for a Noise)."""
+    return tuple(p.name for p in params(law, obj))
+
+
+def natural_names(law: Law, obj: Objective) -> tuple[str, ...]:
+    """Reported (natural) names of every fitted parameter (``sigma`` last for a Noise)."""
+    return tuple(p.label for p in params(law, obj))
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -208,6 +267,11 @@ def noise_logpdf(r: jax.Array, noise: Noise, log_sigma: jax.Array) -> jax.Array:
 # ----------------------------------------------------------------------------- whole data
 
 
+def noise_scale(law: Law, theta: jax.Array) -> jax.Array:
+    """``log_sigma`` from a parameter vector ``theta[..., P + 1]`` (the entry after the law's)."""
+    return theta[..., len(law.params)]
+
+
 def residuals(law: Law, theta: jax.Array, data: Data) -> jax.Array:
     """Log-loss residuals ``log L_obs - log L_pred`` for one parameter vector ``(P,)``.
 
@@ -217,7 +281,7 @@ def residuals(law: Law, theta: jax.Array, data: Data) -> jax.Array:
     keep = data.weight > 0
     x = {k: jnp.where(keep, v, jnp.ones_like(v)) for k, v in data.x.items()}
     log_y = jnp.where(keep, data.log_y, 0.0)
-    return log_y - predict_log(law, theta[: law.n_params], x)
+    return log_y - predict_log(law, theta, x)
 
 
 def pointwise_log_likelihood(law: Law, theta: jax.Array, data: Data, noise: Noise) -> jax.Array:
@@ -226,14 +290,14 @@ def pointwise_log_likelihood(law: Law, theta: jax.Array, data: Data, noise: Nois
     ``theta`` holds the law's parameters followed by ``log_sigma``.
     """
     r = residuals(law, theta, data)
-    ll = noise_logpdf(r, noise, theta[law.n_params])
+    ll = noise_logpdf(r, noise, noise_scale(law, theta))
     return jnp.where(data.weight > 0, ll, 0.0)
 
 
 def log_likelihood(law: Law, theta: jax.Array, data: Data, noise: Noise) -> jax.Array:
     """Weighted total log likelihood ``sum_i w_i log p(r_i)``."""
     r = residuals(law, theta, data)
-    ll = noise_logpdf(r, noise, theta[law.n_params])
+    ll = noise_logpdf(r, noise, noise_scale(law, theta))
     return jnp.sum(jnp.where(data.weight > 0, data.weight * ll, 0.0))
 
 

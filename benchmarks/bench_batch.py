@@ -39,7 +39,7 @@ from _curves import chinchilla_curves, starts_64
 CONFIGS = {
     # FitConfig() unchanged: 20 explore steps, polish 16 to <= 1000 steps, 1 restart.
     "default": {},
-    # Cheaper polish for large batches (see bayescale.batch.fit_groups).
+    # Cheaper polish for large batches (see bayescale.fit_groups).
     "batch": {"polish": 4, "max_steps": 300, "restarts": 0},
 }
 
@@ -52,7 +52,7 @@ def simulate(n_curves: int, n_points: int, seed: int = 0) -> pd.DataFrame:
 
 
 def make_config(name: str, args: argparse.Namespace):
-    from bayescale.fit.multistart import FitConfig
+    from bayescale.optimize.multistart import FitConfig
 
     cfg = FitConfig(**CONFIGS[name])
     over = {k: getattr(args, k) for k in ("max_steps", "polish", "restarts", "explore_steps")}
@@ -77,7 +77,7 @@ def peak_rss_mb() -> float:
 
 def child(args: argparse.Namespace) -> None:
     """Fit ``--rss-child`` curves in this process and print a JSON line with peak RSS."""
-    from bayescale.batch import fit_groups
+    from bayescale import fit_groups
 
     df = simulate(args.rss_child, args.points, seed=1)
     before = peak_rss_mb()
@@ -137,12 +137,12 @@ def main() -> None:
     import jax
     import jax.numpy as jnp
 
-    from bayescale._jax import enable_x64
-    from bayescale.batch import fit_groups
+    from bayescale import enable_x64, fit_groups
     from bayescale.data.groups import bucket_length
-    from bayescale.fit.batch import curve_mesh, default_chunk_size, fit_curves, lanes_for
+    from bayescale.lanes import curve_mesh, default_chunk_size, lanes_for
     from bayescale.laws import get_law
     from bayescale.likelihood import Data, Loss, objective, objective_scale
+    from bayescale.optimize.curves import fit_curves
 
     law, loss, cfg = get_law("chinchilla"), Loss("huber", 1e-3), make_config(args.config, args)
     starts = starts_64()

@@ -5,7 +5,7 @@ R-hat pass rate, and the time extrapolated to the issue's target of 1,000 curves
 Curves: ``--points`` points each; N log-uniform on [7e7, 1.6e10], tokens per parameter
 log-uniform on [1, 300]; per-curve parameters jittered around E=1.69, A=406.4, B=410.7,
 alpha=0.34, beta=0.28; multiplicative log-normal noise with sigma in [0.01, 0.02]. Starts:
-each curve's maximum-likelihood fit under Gaussian noise (``fit_chunks``: a ``vmap`` over
+each curve's maximum-likelihood fit under Gaussian noise (``fit_bucket``: a ``vmap`` over
 curves of the multi-start core, 64 Hoffmann-grid starts plus a ``log_sigma`` column).
 
 The batched sampler is compiled ahead (``lower().compile()`` on one chunk's arguments), so the
@@ -36,20 +36,18 @@ import jax.numpy as jnp
 import numpy as np
 from _curves import chinchilla_curves, starts_64
 
-from bayescale._jax import enable_x64
-from bayescale.fit.batch import fit_chunks
-from bayescale.fit.multistart import FitConfig
+from bayescale import enable_x64
 from bayescale.infer import NutsConfig
-from bayescale.infer.batch_nuts import (
-    DEFAULT_CHUNK,
-    FAILED,
-    OK,
-    compiled_run_curves,
-    sample_nuts_batch,
-)
-from bayescale.infer.nuts import RunSettings, resolve_priors
+from bayescale.infer.chains import compiled_run_curves
+from bayescale.infer.model import resolve_priors
+from bayescale.infer.sampling import DEFAULT_CHUNK, sample_nuts_batch
+from bayescale.infer.types import RunSettings
 from bayescale.laws import get_law
 from bayescale.likelihood import Data, Noise
+from bayescale.optimize.multistart import FitConfig
+from bayescale.status import SAMPLER_FAILED as FAILED
+from bayescale.status import SAMPLER_OK as OK
+from bayescale.workflows.fitting import fit_bucket
 
 
 def simulate(n_curves: int, n_points: int, seed: int = 0) -> Data:
@@ -65,7 +63,7 @@ def fit_inits(data: Data, noise: Noise) -> tuple[np.ndarray, float]:
     starts = np.concatenate([grid, np.full((len(grid), 1), math.log(0.015))], axis=1)
     t = time.perf_counter()
     with enable_x64():
-        res = fit_chunks(starts, data, law, noise, FitConfig(polish=4, max_steps=300), chunk=256)
+        res = fit_bucket(starts, data, law, noise, FitConfig(polish=4, max_steps=300), 256)
     return np.asarray(res.theta), time.perf_counter() - t
 
 

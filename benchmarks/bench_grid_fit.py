@@ -23,12 +23,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 import bayescale as bs
-from bayescale._jax import enable_x64
-from bayescale.api import to_data
+from bayescale import as_data as to_data
+from bayescale import enable_x64
 from bayescale.data import load_example, prepare
-from bayescale.fit.multistart import FitConfig, fit_multistart
 from bayescale.laws import grid_starts
 from bayescale.likelihood import Loss, objective
+from bayescale.optimize.multistart import FitConfig, fit_multistart
 
 
 def main() -> None:

@@ -25,11 +25,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 import bayescale as bs
-from bayescale._jax import enable_x64
-from bayescale.api import to_data
-from bayescale.fit.bootstrap import resample_counts
+from bayescale import as_data as to_data
+from bayescale import bootstrap, derived_draws, enable_x64, natural_draws, nuts
 from bayescale.likelihood import Noise, objective
-from bayescale.uncertainty import bootstrap, derived_draws, natural_draws
+from bayescale.optimize.resampling import resample_counts
 
 
 def main() -> None:
@@ -87,8 +86,7 @@ def main() -> None:
     print(f"per-refit speed-up: {scipy_per / (boot_s / args.resamples):.1f}x")
 
     if not args.no_nuts:
-        from bayescale.infer.nuts import NutsConfig
-        from bayescale.uncertainty import nuts
+        from bayescale import NutsConfig
 
         cfg = NutsConfig(num_chains=4, num_warmup=1000, num_samples=1000)
         t = time.perf_counter()

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bs
-from bayescale.data.shared import (
+from bayescale.data.public import (
     GADRE_DATASETS,
     GADRE_SMALL,
     gadre_fit_runs,
@@ -36,9 +36,7 @@ from bayescale.data.shared import (
     load_laion_segmentation,
     pareto_bins,
 )
-from bayescale.predict.extrapolate import extrapolate
 from bayescale.predict.posterior import predict_log_loss
-from bayescale.uncertainty import bootstrap, derived_draws, natural_draws
 
 #: Resamples per compiled bootstrap chunk. The refit retries at most 64 stalled resamples per
 #: chunk, so chunks of 200 leave far fewer unconverged refits than one chunk of 1,000.
@@ -66,7 +64,7 @@ def gadre(root: Path, resamples: int) -> None:
         for fit_runs, noise, method in settings:
             table = g[(g["dataset"] == name) & (runs[fit_runs] | large)].reset_index(drop=True)
             t0 = time.perf_counter()
-            ex = extrapolate(
+            ex = bs.extrapolate(
                 table, "overtraining", holdout_above=("N", 1e9), method=method, noise=noise,
                 n_resamples=resamples,
             )  # fmt: skip
@@ -109,8 +107,8 @@ def gemstones(root: Path, resamples: int) -> None:
             continue
         for label, groups in (("point", None), ("cluster by run", df["run"].to_numpy())):
             t0 = time.perf_counter()
-            d = bootstrap(f, resamples, seed=0, chunk=CHUNK, groups=groups)
-            nat = {**natural_draws(f, d), **derived_draws(f, d)}
+            d = bs.bootstrap(f, resamples, seed=0, chunk=CHUNK, groups=groups)
+            nat = {**bs.natural_draws(f, d), **bs.derived_draws(f, d)}
             conv = d.diagnostics["status_counts"]["converged"]
             print(f"    {label} bootstrap, {resamples} resamples ({conv} converged) "
                   f"[{time.perf_counter() - t0:.1f}s]:")  # fmt: skip
@@ -129,9 +127,9 @@ def laion(root: Path, resamples: int) -> None:
         t = t[pareto_bins(t["C"].to_numpy(), t["loss"].to_numpy())]
         t0 = time.perf_counter()
         f = bs.fit(t, "power_shifted", x="C", loss=bs.Noise("huber", 1e-3))
-        d = bootstrap(f, resamples, seed=0, chunk=CHUNK)
+        d = bs.bootstrap(f, resamples, seed=0, chunk=CHUNK)
         draws[family] = d
-        p, nat = f.params, natural_draws(f, d)
+        p, nat = f.params, bs.natural_draws(f, d)
         conv = d.diagnostics["status_counts"]["converged"]
         print(f"{family:6s} {len(t)} front points of {len(data[data['family'] == family])}, "
               f"C {t['C'].min():.3g}-{t['C'].max():.3g} [{time.perf_counter() - t0:.1f}s, "
@@ -170,7 +168,7 @@ def lr_annealing(root: Path, resamples: int) -> None:
               f"{100 * rel[cool].mean():.2f}%, max {100 * rel.max():.2f}% "
               f"(step {t['step'].iloc[int(np.argmax(rel))]})")  # fmt: skip
         t0 = time.perf_counter()
-        ex = extrapolate(t, "lr_annealing", holdout_above=("step", 13200), n_resamples=resamples)
+        ex = bs.extrapolate(t, "lr_annealing", holdout_above=("step", 13200), n_resamples=resamples)
         h = ex.holdout.assign(kind=t.loc[ex.holdout["row"], "kind"].to_numpy())
         s = ex.scores
         print(f"    fit on steps <= 13200 ({s['n_train']} pts), predict {s['n_holdout']} later: "

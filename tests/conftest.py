@@ -1,22 +1,53 @@
-"""Shared fixtures: paths to the shared data sets and the Chinchilla arrays."""
+"""Session-wide settings and fixtures shared by every test directory.
+
+* float64 and ``jax_numpy_rank_promotion="raise"`` for the session (as optimistix tests do);
+* :func:`shared_path` - the public data sets beside the project (``../shared/data``). A test
+  whose data set is missing skips, saying why, except when ``BAYESCALE_REQUIRE_SHARED=1``
+  (set by ``.ci/run``): then it fails;
+* :func:`epoch_bootstrap` - Besiroglu et al.'s set-up (the MLE-Huber fit of the 240 bundled
+  points and a 4,000-resample bootstrap, seed 42), computed once per test run: the first
+  pytest-xdist worker that needs it computes and saves it; the others wait on a file lock and
+  load the saved fit (an exact round trip).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
 
+import bayescale as bs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+REQUIRE_SHARED = os.environ.get("BAYESCALE_REQUIRE_SHARED") == "1"
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# One persistent compilation cache per test run, shared by the pytest-xdist workers and by the
+# processes the tests start (notebook kernels, CLI smoke tests): most of the suite's CPU time is
+# XLA compiling the same few programs in several processes.
+RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / f"bayescale-jax-cache-{RUN_ID}"
+os.environ["JAX_COMPILATION_CACHE_DIR"] = str(CACHE)
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
+jax.config.update("jax_compilation_cache_dir", str(CACHE))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def shared_path(*parts: str) -> Path:
-    """Path into ../shared/data; skips the test (with the reason) when it is absent."""
+    """Path into ``../shared/data``; skips (or fails in CI) when it is absent."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not found at {path}")
+        message = f"shared data not found at {path}"
+        if REQUIRE_SHARED:
+            pytest.fail(message + " (BAYESCALE_REQUIRE_SHARED=1)")
+        pytest.skip(message)
     return path
 
 
@@ -29,18 +60,33 @@ def chinchilla_240() -> dict[str, np.ndarray]:
     return {"N": n, "D": df["Training FLOP"].to_numpy() / (6 * n), "loss": df["loss"].to_numpy()}
 
 
-@pytest.fixture(scope="session")
-def epoch_bootstrap():
-    """Besiroglu et al.'s set-up, computed once per test session: the MLE-Huber fit of the 240
-    bundled points and a 4,000-resample bootstrap (seed 42). Returns ``(fit, draws)``."""
-    import bayescale as bs
-    from bayescale.uncertainty import bootstrap
-
-    fit = bs.fit(
+def epoch_mle() -> bs.Fit:
+    """Besiroglu et al.'s MLE-Huber fit of the 240 bundled points (Hoffmann's grid)."""
+    return bs.fit(
         "example:chinchilla",
         "chinchilla",
         loss=bs.Noise("huber", 1e-3),
         starts="hoffmann",
         drop_top_losses=5,
     )
-    return fit, bootstrap(fit, 4000, seed=42)
+
+
+@pytest.fixture(scope="session")
+def epoch_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> tuple[bs.Fit, bs.Draws]:
+    """``(fit, draws)``: the MLE-Huber fit and its 4,000-resample bootstrap (seed 42), computed
+    once per test run and shared by every worker through a saved fit directory."""
+    # Under pytest-xdist every worker's basetemp sits in one run directory; without it, the
+    # basetemp itself is the run's (its parent holds earlier runs, whose draws may be stale).
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    saved = root / "epoch_bootstrap"
+    with open(root / "epoch_bootstrap.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (saved / "draws.npz").is_file():
+                fit = epoch_mle()
+                bs.save_fit(fit._replace(draws=bs.bootstrap(fit, 4000, seed=42)), saved)
+            loaded = bs.load_fit(saved)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return loaded._replace(draws=None), loaded.draws

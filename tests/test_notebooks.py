@@ -1,42 +1,58 @@
 """Every notebook runs top to bottom (small settings) so it cannot rot.
 
 The code cells are executed in order in a fresh Python process, exactly as a kernel would run
-them, without needing a Jupyter kernel installed.
+them, without needing a Jupyter kernel installed. ``BAYESCALE_NOTEBOOK_SIZE=test`` selects the
+notebooks' smallest sizes (their cost is mostly compilation, which no size removes).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 from conftest import ROOT
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: Each notebook and a line its last cell prints.
+NOTEBOOKS = {
+    "01_chinchilla_replication.ipynb": r"runs needed for Hoffmann's 80% interval on a: \{",
+    "02_batch_fitting.ipynb": r"alpha\s*\nmean\s+1\.\d+",
+    "03_custom_law.ipynb": r"loss at 1e24 FLOPs \(90% new-run interval\): \[",
+}
 
 
-def test_notebooks_exist() -> None:
-    assert len(NOTEBOOKS) >= 2
+def _code(name: str) -> tuple[dict, str]:
+    nb = json.loads((ROOT / "notebooks" / name).read_text())
+    return nb, "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_notebooks_are_listed_clean_and_use_the_flat_api() -> None:
+    """The notebooks here are the ones run below, stored without outputs, and import only
+    the flat ``bayescale`` namespace (no deep imports that a refactor could break)."""
+    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")) == sorted(NOTEBOOKS)
+    for name in NOTEBOOKS:
+        nb, code = _code(name)
+        for cell in nb["cells"]:
+            assert not cell.get("outputs"), f"{name} is stored with outputs"
+        assert "import bayescale as bs" in code, name
+        assert not re.search(r"^\s*(from|import) bayescale\.", code, re.M), name
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(path, tmp_path) -> None:
-    nb = json.loads(path.read_text())
-    for cell in nb["cells"]:
-        assert not cell.get("outputs"), f"{path.name} is stored with outputs"
-    code = "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_notebook_runs(name: str, tmp_path) -> None:
     script = tmp_path / "nb.py"
-    script.write_text(code)
-    env = {**os.environ, "BAYESCALE_NOTEBOOK_FAST": "1", "MPLBACKEND": "Agg"}
+    script.write_text(_code(name)[1])
+    env = {**os.environ, "BAYESCALE_NOTEBOOK_SIZE": "test", "MPLBACKEND": "Agg"}
     p = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
         text=True,
-        timeout=600,
         cwd=ROOT / "notebooks",
         env=env,
     )
     assert p.returncode == 0, p.stderr[-3000:]
+    assert re.search(NOTEBOOKS[name], p.stdout), p.stdout[-3000:]

@@ -14,7 +14,13 @@ from bayescale.data.io import (
     load_example,
     read_table,
 )
-from bayescale.data.prepare import CANONICAL, Prepared, parse_column_mapping, prepare
+from bayescale.data.preparation import (
+    CANONICAL,
+    Prepared,
+    as_data,
+    parse_column_mapping,
+    prepare,
+)
 from bayescale.data.schedule import Areas, add_annealing_areas, annealing_areas
 
 __all__ = [
@@ -24,6 +30,7 @@ __all__ = [
     "Prepared",
     "add_annealing_areas",
     "annealing_areas",
+    "as_data",
     "example_source",
     "list_examples",
     "load_example",

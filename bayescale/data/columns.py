@@ -2,7 +2,7 @@
 
 Canonical names and what they mean, which inputs must be positive, how a missing ``N``, ``D``,
 ``C`` or ``M`` is derived from the others, the column mapping (``columns=`` / ``--col``), and
-the numeric/finite/positive check of one used column. :func:`bayescale.data.prepare.prepare`
+the numeric/finite/positive check of one used column. :func:`bayescale.data.preparation.prepare`
 puts them together.
 """
 

@@ -1,6 +1,6 @@
 """The pandas edge of batch fitting: a long table split into padded, bucketed curve arrays.
 
-:func:`split_groups` validates the whole table once with :func:`~bayescale.data.prepare`
+:func:`split_groups` validates the whole table once with :func:`~bayescale.data.preparation.prepare`
 (any problem raises :class:`~bayescale.data.DataError` before anything is computed), splits
 it by one or more group columns into curves, applies per-curve filters, flags curves that
 cannot be fitted (too few points, constant loss) and packs the rest into buckets: curves whose
@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from bayescale.data.io import DataError
-from bayescale.data.prepare import Prepared, prepare
-from bayescale.fit.batch import CONSTANT_LOSS, CURVE_STATUS, TOO_FEW_POINTS
+from bayescale.data.preparation import Prepared, prepare
 from bayescale.likelihood import Data
+from bayescale.status import CONSTANT_LOSS, MESSAGES, NAMES, TOO_FEW_POINTS
 
 #: Status code of a curve that is to be fitted (not yet assigned a result).
 PENDING = -1
@@ -60,7 +60,7 @@ class Curves(NamedTuple):
         Rows per curve in the input table, ``(n_curves,)``.
     status
         :data:`PENDING` for curves to fit, else a code of
-        :data:`~bayescale.fit.batch.CURVE_STATUS` (``too_few_points``, ``constant_loss``).
+        :data:`bayescale.status.NAMES` (``too_few_points``, ``constant_loss``).
     buckets
         The curves to fit, grouped by padded length (shortest first).
     prepared
@@ -150,14 +150,14 @@ def split_groups(
     df
         Long table, one row per point; it is not modified.
     inputs
-        The law's inputs (see :func:`~bayescale.data.prepare`).
+        The law's inputs (see :func:`~bayescale.data.preparation.prepare`).
     group
         Column name, or sequence of names, whose distinct values (missing values included)
         define the curves.
     n_params
         Parameters fitted per curve; curves with fewer points are flagged ``too_few_points``.
     columns, x, flops_per_token
-        As for :func:`~bayescale.data.prepare`, applied to the whole table.
+        As for :func:`~bayescale.data.preparation.prepare`, applied to the whole table.
     drop_top_losses
         Per curve, drop the ``K`` highest-loss points (Epoch AI's rule, ties dropped too); a
         curve with ``K`` or fewer points loses them all.
@@ -246,7 +246,7 @@ def curves_table(
     params
         Natural parameters per curve, ``(n_curves, len(names))`` (NaN where not fitted).
     objective, status, n_near_best, grad_norm
-        Per-curve results; ``status`` holds :data:`~bayescale.fit.batch.CURVE_STATUS` codes.
+        Per-curve results; ``status`` holds :data:`bayescale.status.NAMES` codes.
 
     Returns
     -------
@@ -259,13 +259,11 @@ def curves_table(
     DataError
         If a group column has the name of a result column.
     """
-    from bayescale.fit.batch import CURVE_STATUS_MESSAGES
-
     clash = sorted(set(map(str, curves.keys.columns)) & (set(names) | set(RESULT_COLUMNS)))
     if clash:
         raise DataError(f"group column(s) {clash} clash with result columns; rename them first")
     status = np.asarray(status, dtype=np.int64)
-    messages = [CURVE_STATUS_MESSAGES[int(s)] for s in status]
+    messages = [MESSAGES[int(s)] for s in status]
     for i in np.flatnonzero(status == TOO_FEW_POINTS):
         n = int(curves.n_points[i])
         left = "no points left" if n == 0 else f"only {n} point{'s' * (n != 1)}"
@@ -280,7 +278,7 @@ def curves_table(
     for j, name in enumerate(names):
         table[name] = params[:, j]
     table["objective"] = objective
-    table["status"] = [CURVE_STATUS[int(s)] for s in status]
+    table["status"] = [NAMES[int(s)] for s in status]
     table["message"] = messages
     table["n_near_best"] = n_near_best
     table["grad_norm"] = grad_norm

@@ -1,23 +1,22 @@
-"""Posterior inference: NUTS on the one likelihood (:mod:`bayescale.infer.nuts`), one curve or
-many at once with per-curve adaptation (:mod:`bayescale.infer.batch_nuts`); the priors of the
-model are in :mod:`bayescale.infer.priors`."""
+"""Engine 2, arrays only: NUTS on the one likelihood, one curve or many.
 
-from bayescale.infer.batch_nuts import BatchNutsResult, sample_nuts_batch
-from bayescale.infer.nuts import (
-    NutsConfig,
-    NutsResult,
-    build_model,
-    default_log_sigma_prior,
-    resolve_priors,
-    sample_nuts,
-)
+* :mod:`~bayescale.infer.model` - priors and the numpyro model;
+* :mod:`~bayescale.infer.chains` - the pure, compiled chains (one curve, many curves);
+* :mod:`~bayescale.infer.sampling` - the host boundaries :func:`sample_nuts` and
+  :func:`sample_nuts_batch`;
+* :mod:`~bayescale.infer.validate`, :mod:`~bayescale.infer.diagnostics`,
+  :mod:`~bayescale.infer.idata` - input checks, convergence messages, arviz export.
+"""
+
+from bayescale.infer.model import build_model, resolve_priors
+from bayescale.infer.sampling import sample_nuts, sample_nuts_batch
+from bayescale.infer.types import BatchNutsResult, NutsConfig, NutsResult
 
 __all__ = [
     "BatchNutsResult",
     "NutsConfig",
     "NutsResult",
     "build_model",
-    "default_log_sigma_prior",
     "resolve_priors",
     "sample_nuts",
     "sample_nuts_batch",

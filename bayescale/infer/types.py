@@ -1,7 +1,7 @@
 """The records of the NUTS engine: settings, results and per-chain arrays.
 
-Kept apart from :mod:`bayescale.infer.nuts` (which re-exports them) so the sampler module stays
-readable; the static :class:`RunSettings` is what the compiled sampler is keyed on.
+The static :class:`RunSettings` is what the compiled samplers of :mod:`bayescale.infer.chains`
+are keyed on; :class:`NutsConfig` is what users set.
 """
 
 from __future__ import annotations
@@ -30,12 +30,9 @@ class NutsConfig(NamedTuple):
         Seed of the chains' random keys (not static: a new seed does not recompile).
     dense_mass
         Dense (True) or diagonal (False) adapted mass matrix; the Laplace preconditioning
-        is dense either way (see the module docstring).
-    progress_bar
-        Show a tqdm bar over iterations (all chains). The compiled scan reports to the host
-        every ``bayescale.infer.nuts.PROGRESS_EVERY`` iterations through
-        ``jax.debug.callback``; the setting is static, so turning it on compiles a second
-        sampler.
+        is dense either way (see :mod:`bayescale.infer.chains`).
+
+    Progress is not a setting: pass ``progress=`` to the sampler.
     """
 
     num_chains: int = 4
@@ -45,7 +42,6 @@ class NutsConfig(NamedTuple):
     max_tree_depth: int = 10
     seed: int = 0
     dense_mass: bool = True
-    progress_bar: bool = False
 
 
 class NutsResult(NamedTuple):
@@ -109,14 +105,9 @@ class RunSettings(NamedTuple):
     progress_every: int = 0
 
 
-#: Former private name of :class:`RunSettings`, kept for existing imports.
-
-
-# ----------------------------------------------------------------------------- model
-
-
 class ChainOutput(NamedTuple):
-    """Per-chain arrays returned by :func:`run_chains` (a leading chain axis is added)."""
+    """Per-chain arrays of :func:`bayescale.infer.chains.run_chain` (``run_chains`` adds a
+    leading chain axis)."""
 
     theta: jax.Array  # (S, P+1) fit space
     diverging: jax.Array
@@ -130,3 +121,54 @@ class ChainOutput(NamedTuple):
     warmup_steps: jax.Array  # () leapfrog steps spent in warmup
     preconditioned: jax.Array  # () whether the Laplace matrix was used
     init_finite: jax.Array  # () whether the start has a finite log density
+
+
+class CurveChains(NamedTuple):
+    """Arrays of :func:`run_curves`, each with leading ``(curve, chain)`` axes.
+
+    ``step_size`` is the adapted step size (in the Laplace-whitened space NUTS runs in);
+    the other fields are those of :class:`ChainOutput`.
+    """
+
+    theta: jax.Array  # (K, C, S, P+1)
+    diverging: jax.Array  # (K, C, S)
+    num_steps: jax.Array  # (K, C, S)
+    energy: jax.Array  # (K, C, S)
+    step_size: jax.Array  # (K, C)
+    preconditioned: jax.Array  # (K, C)
+    init_finite: jax.Array  # (K, C)
+
+
+class BatchNutsResult(NamedTuple):
+    """Posterior draws and diagnostics of many curves.
+
+    Attributes
+    ----------
+    theta
+        Fit-space draws ``(curve, chain, draw, P + 1)``: the law's parameters, then
+        ``log_sigma``. NaN for curves that were not sampled.
+    names
+        ``law.param_names + ("log_sigma",)``.
+    rhat, ess
+        Split R-hat and bulk effective sample size, ``(curve, P + 1)``.
+    divergences
+        Divergent transitions after warmup per curve, ``(curve,)``.
+    status
+        Per curve, a sampler code of :mod:`bayescale.status`: ``SAMPLER_OK``,
+        ``SAMPLER_WARNING`` (R-hat, ESS, divergences, tree depth, E-BFMI, a moved start) or
+        ``SAMPLER_FAILED`` (not sampled: non-finite start, unusable data; or failed:
+        non-finite log density at the start, non-finite draws).
+    messages
+        Per curve, the plain-language problems joined by ``"; "`` (``""`` when status is 0).
+    seconds
+        Wall time of sampling, compilation and diagnostics included.
+    """
+
+    theta: np.ndarray
+    names: tuple[str, ...]
+    rhat: np.ndarray
+    ess: np.ndarray
+    divergences: np.ndarray
+    status: np.ndarray
+    messages: tuple[str, ...]
+    seconds: float

@@ -20,12 +20,20 @@ JAX function::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-
-from bayescale.laws._spec import (
+from bayescale.laws.broken_power import BROKEN_POWER
+from bayescale.laws.chinchilla import CHINCHILLA
+from bayescale.laws.downstream import SIGMOID_DOWNSTREAM
+from bayescale.laws.kaplan import KAPLAN
+from bayescale.laws.loss_to_loss import LOSS_TO_LOSS
+from bayescale.laws.lr_annealing import LR_ANNEALING
+from bayescale.laws.overtraining import OVERTRAINING
+from bayescale.laws.power import POWER
+from bayescale.laws.power_shifted import POWER_SHIFTED
+from bayescale.laws.registry import get_law, list_laws, register_law
+from bayescale.laws.spec import (
     Law,
-    LawFn,
     ParamSpec,
+    derived_values,
     grid_starts,
     make_law,
     predict_log,
@@ -35,90 +43,7 @@ from bayescale.laws._spec import (
     unpack,
 )
 
-_REGISTRY: dict[str, Law] = {}
-
-
-def register_law(
-    law: Law | None = None,
-    *,
-    name: str | None = None,
-    params: Sequence[ParamSpec] | None = None,
-    inputs: Sequence[str] | None = None,
-    grids: Mapping[str, Sequence[Sequence[float]]] | None = None,
-    doc: str | None = None,
-    overwrite: bool = False,
-) -> Law | Callable[[LawFn], Law]:
-    """Register a law, from a :class:`Law` or as a decorator on ``fn(p, x)``.
-
-    Parameters
-    ----------
-    law
-        A ready :class:`Law`. Leave out to use the decorator form.
-    name, params, inputs, grids, doc
-        Decorator form: the arguments of :func:`make_law`.
-    overwrite
-        Replace a law already registered under the same name.
-
-    Returns
-    -------
-    Law or decorator
-        The registered law, or a decorator that builds, registers and returns it.
-
-    Raises
-    ------
-    ValueError
-        If the name is taken (and ``overwrite`` is false) or the law fails its checks.
-    """
-    if law is not None:
-        if not isinstance(law, Law):
-            raise TypeError(f"register_law expects a Law, got {type(law).__name__}")
-        if law.name in _REGISTRY and not overwrite:
-            raise ValueError(
-                f"a law named {law.name!r} is already registered; pass overwrite=True to replace"
-            )
-        _REGISTRY[law.name] = law
-        return law
-    if name is None or params is None or inputs is None:
-        raise TypeError("register_law(...) as a decorator needs name=, params= and inputs=")
-
-    def decorate(fn: LawFn) -> Law:
-        return register_law(make_law(name, fn, params, inputs, grids, doc), overwrite=overwrite)
-
-    return decorate
-
-
-def get_law(name: str | Law) -> Law:
-    """Look up a registered law by name (a :class:`Law` passes through).
-
-    Raises
-    ------
-    KeyError
-        If no law has that name; the message lists the registered ones.
-    """
-    if isinstance(name, Law):
-        return name
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown law {name!r}; registered laws: {sorted(_REGISTRY)}") from None
-
-
-def list_laws() -> list[str]:
-    """Names of all registered laws, sorted."""
-    return sorted(_REGISTRY)
-
-
-# Built-in laws register themselves on import (the catalogue; each module documents its paper).
-from bayescale.laws.broken_power import BROKEN_POWER  # noqa: E402
-from bayescale.laws.chinchilla import CHINCHILLA  # noqa: E402
-from bayescale.laws.downstream import SIGMOID_DOWNSTREAM  # noqa: E402
-from bayescale.laws.kaplan import KAPLAN  # noqa: E402
-from bayescale.laws.loss_to_loss import LOSS_TO_LOSS  # noqa: E402
-from bayescale.laws.lr_annealing import LR_ANNEALING  # noqa: E402
-from bayescale.laws.overtraining import OVERTRAINING  # noqa: E402
-from bayescale.laws.power import POWER  # noqa: E402
-from bayescale.laws.power_shifted import POWER_SHIFTED  # noqa: E402
-
+# The built-in catalogue (each module documents its paper).
 for _law in (
     CHINCHILLA,
     POWER,
@@ -135,6 +60,7 @@ for _law in (
 __all__ = [
     "Law",
     "ParamSpec",
+    "derived_values",
     "get_law",
     "grid_starts",
     "list_laws",

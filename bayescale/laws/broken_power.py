@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
+from bayescale.laws.spec import ParamSpec, make_law
 
 #: Default start grid (fit space), order (log_a, log_b, c0, c1, log_d1, log_f1);
 #: 3 * 3 * 3 * 3 * 4 * 2 = 648 starts. The break d1 is spread from e^3 (20) to e^21 (1.3e9).
@@ -32,7 +32,7 @@ GRID = (
 )
 
 
-def broken_power(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def broken_power_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log y = logaddexp(log a, log b - c0 log x - c1 f1 softplus((log x - log d1) / f1))."""
     log_x = jnp.log(x["x"])
     f1 = jnp.exp(p["log_f1"])
@@ -42,7 +42,7 @@ def broken_power(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.
 
 BROKEN_POWER = make_law(
     "broken_power",
-    broken_power,
+    broken_power_log_loss,
     params=[
         ParamSpec("log_a", "a", "exp", -3.0, 2.0, ("normal", 0.0, 1.5), GRID[0]),
         ParamSpec("log_b", "b", "exp", -2.0, 12.0, ("normal", 4.0, 5.0), GRID[1]),

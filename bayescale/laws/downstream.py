@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
+from bayescale.laws.spec import ParamSpec, make_law
 
 #: Default start grid (fit space), order (log_a, log_b, log_k, L0); 3 * 3 * 4 * 4 = 144 starts.
 GRID = (

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
+from bayescale.laws.spec import ParamSpec, make_law
 
 #: Kaplan et al.'s published values (non-embedding parameters, tokens, loss in nats).
 KAPLAN_2020 = {"N_c": 8.8e13, "D_c": 5.4e13, "alpha_N": 0.076, "alpha_D": 0.095}
@@ -33,7 +33,7 @@ GRID = (
 )
 
 
-def kaplan(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def kaplan_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log L = alpha_D logaddexp((alpha_N/alpha_D)(log N_c - log N), log D_c - log D)."""
     alpha_d = jnp.exp(p["log_alpha_d"])
     u = jnp.exp(p["log_alpha_n"] - p["log_alpha_d"]) * (p["log_nc"] - jnp.log(x["N"]))
@@ -43,7 +43,7 @@ def kaplan(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
 
 KAPLAN = make_law(
     "kaplan",
-    kaplan,
+    kaplan_log_loss,
     params=[
         ParamSpec("log_nc", "N_c", "exp", 15.0, 45.0, ("normal", 32.0, 8.0), GRID[0]),
         ParamSpec("log_dc", "D_c", "exp", 15.0, 45.0, ("normal", 32.0, 8.0), GRID[1]),

@@ -8,7 +8,7 @@ on another (the table's ``"loss"`` column). ``E_0`` and ``E_1`` are the two irre
 Computed in log space as ``log L_1 = logaddexp(e1, log K + kappa log(L_0 - E_0))`` with
 ``log(L_0 - E_0) = log L_0 + log(1 - E_0 / L_0)``; the second term has a soft floor,
 ``log(tau softplus((1 - E_0 / L_0) / tau))``, ``tau = 1e-3``
-(:func:`~bayescale.laws._stable.log_soft_positive`), so it is exact to better than ``1e-10``
+(:func:`~bayescale.laws.stable.log_soft_positive`), so it is exact to better than ``1e-10``
 wherever ``L_0`` exceeds ``E_0`` by 2% and finite and differentiable where ``E_0 >= L_0`` (a
 point the law cannot describe; a fit that puts ``E_0`` there meets a steep wall, not NaN).
 """
@@ -20,8 +20,8 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
-from bayescale.laws._stable import log_soft_positive
+from bayescale.laws.spec import ParamSpec, make_law
+from bayescale.laws.stable import log_soft_positive
 
 #: Default start grid (fit space), order (log_k, kappa, e0, e1); 3 * 4 * 4 * 4 = 192 starts.
 #: E_0, E_1 from e^-1 (0.37) to e^1 (2.7) nats.
@@ -33,7 +33,7 @@ GRID = (
 )
 
 
-def loss_to_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def loss_to_loss_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log L_1 = logaddexp(e1, log K + kappa log(L_0 - E_0)), floor-guarded."""
     log_l0 = jnp.log(x["L0"])
     log_gap = log_l0 + log_soft_positive(1.0 - jnp.exp(p["e0"] - log_l0))
@@ -42,7 +42,7 @@ def loss_to_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.
 
 LOSS_TO_LOSS = make_law(
     "loss_to_loss",
-    loss_to_loss,
+    loss_to_loss_log_loss,
     params=[
         ParamSpec("log_k", "K", "exp", -3.0, 3.0, ("normal", 0.0, 1.5), GRID[0]),
         ParamSpec("kappa", "kappa", "identity", 0.0, 3.0, ("normal", 1.0, 1.0), GRID[1]),

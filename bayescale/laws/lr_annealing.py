@@ -11,7 +11,7 @@ Compute both from a per-step schedule with :mod:`bayescale.data.schedule`
 log is undefined. The law is computed as ``log L = log P + log(1 - r)`` with
 ``P = L0 + A S1^-alpha`` (``logaddexp(l0, a - alpha log S1)``) and ``r = C S2 / P``, and the
 second term uses a soft floor, ``log(tau softplus((1 - r) / tau))`` with ``tau = 1e-3``
-(:func:`~bayescale.laws._stable.log_soft_positive`): ``log(1 - r)`` to better than ``1e-10``
+(:func:`~bayescale.laws.stable.log_soft_positive`): ``log(1 - r)`` to better than ``1e-10``
 wherever the loss is above 2% of ``P``, and finite and differentiable
 elsewhere, so a fit that strays there sees a steep wall instead of NaN. ``S1`` must be > 0
 (training has started); ``S2`` may be 0 or negative (re-warm-up).
@@ -24,8 +24,8 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
-from bayescale.laws._stable import log_soft_positive
+from bayescale.laws.spec import ParamSpec, make_law
+from bayescale.laws.stable import log_soft_positive
 
 #: Default start grid (fit space), order (l0, a, alpha, c); 4 * 4 * 4 * 5 = 320 starts. A and C
 #: absorb the learning-rate units (S1 ~ lr * steps), so their logs are spread widely.
@@ -37,7 +37,7 @@ GRID = (
 )
 
 
-def lr_annealing(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def lr_annealing_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log L = log P + log_soft_positive(1 - C S2 / P), P = L0 + A S1^-alpha."""
     log_p = jnp.logaddexp(p["l0"], p["a"] - p["alpha"] * jnp.log(x["S1"]))
     r = jnp.exp(p["c"] - log_p) * x["S2"]
@@ -46,7 +46,7 @@ def lr_annealing(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.
 
 LR_ANNEALING = make_law(
     "lr_annealing",
-    lr_annealing,
+    lr_annealing_log_loss,
     params=[
         ParamSpec("l0", "L0", "exp", -1.0, 2.0, ("normal", 0.5, 1.0), GRID[0]),
         ParamSpec("a", "A", "exp", -8.0, 6.0, ("normal", -1.0, 4.0), GRID[1]),

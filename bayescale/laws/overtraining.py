@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
+from bayescale.laws.spec import ParamSpec, make_law
 
 #: Default start grid (fit space), order (e, log_a, log_b, eta); 4 * 5 * 5 * 4 = 400 starts.
 #: With C ~ 1e17..1e22 FLOPs and eta ~ 0.1..0.2, C^-eta ~ e^-4..e^-10, so log a, log b up to ~16.
@@ -31,7 +31,7 @@ GRID = (
 )
 
 
-def overtraining(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def overtraining_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log L = logaddexp(e, logaddexp(log_a + eta log M, log_b - eta log M) - eta log C)."""
     log_m = jnp.log(x["M"])
     shape = jnp.logaddexp(p["log_a"] + p["eta"] * log_m, p["log_b"] - p["eta"] * log_m)
@@ -40,7 +40,7 @@ def overtraining(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.
 
 OVERTRAINING = make_law(
     "overtraining",
-    overtraining,
+    overtraining_log_loss,
     params=[
         ParamSpec("e", "E", "exp", -1.0, 1.5, ("normal", 0.5, 1.0), GRID[0]),
         ParamSpec("log_a", "a", "exp", 0.0, 20.0, ("normal", 8.0, 6.0), GRID[1]),

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
+from bayescale.laws.spec import ParamSpec, make_law
 
 GRID = (
     (0.0, 5.0, 10.0, 15.0, 20.0, 25.0),
@@ -21,14 +21,14 @@ GRID = (
 )
 
 
-def power(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def power_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log L = logaddexp(e, a - alpha log x)  (L = E + A / x^alpha)."""
     return jnp.logaddexp(p["e"], p["a"] - p["alpha"] * jnp.log(x["x"]))
 
 
 POWER = make_law(
     "power",
-    power,
+    power_log_loss,
     params=[
         ParamSpec("a", "A", "exp", 0.0, 25.0, ("normal", 5.0, 5.0), GRID[0]),
         ParamSpec("e", "E", "exp", -1.0, 1.0, ("normal", 0.5, 1.0), GRID[1]),

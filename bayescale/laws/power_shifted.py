@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 
-from bayescale.laws._spec import ParamSpec, make_law
+from bayescale.laws.spec import ParamSpec, make_law
 
 #: Default start grid (fit space), order (a, e, alpha, log_x0); 5 * 4 * 4 * 5 = 400 starts.
 GRID = (
@@ -31,7 +31,7 @@ GRID = (
 )
 
 
-def power_shifted(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
+def power_shifted_log_loss(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax.Array:
     """log L = logaddexp(e, a - alpha logaddexp(log x, log x0))  (L = A (x + x0)^-alpha + E)."""
     log_shifted = jnp.logaddexp(jnp.log(x["x"]), p["log_x0"])
     return jnp.logaddexp(p["e"], p["a"] - p["alpha"] * log_shifted)
@@ -39,7 +39,7 @@ def power_shifted(p: Mapping[str, jax.Array], x: Mapping[str, jax.Array]) -> jax
 
 POWER_SHIFTED = make_law(
     "power_shifted",
-    power_shifted,
+    power_shifted_log_loss,
     params=[
         ParamSpec("a", "A", "exp", 0.0, 30.0, ("normal", 8.0, 8.0), GRID[0]),
         ParamSpec("e", "E", "exp", -3.0, 1.5, ("normal", 0.0, 1.5), GRID[1]),

@@ -3,10 +3,9 @@
 With ``C = k N D`` FLOPs (``k = flops_per_token``, 6 by default), the allocation minimises
 ``L(N, D)`` subject to ``D = C / (k N)``, for every draw and budget.
 
-* **Closed form** (law ``"chinchilla"``): Hoffmann et al. (2022), eq. 4, as coded by
-  Besiroglu et al. (2024): ``G = (alpha A / (beta B))^(1/(alpha+beta))``,
-  ``N* = G (C/k)^a``, ``D* = (C/k)^b / G`` with ``a = beta/(alpha+beta)`` and
-  ``b = alpha/(alpha+beta)``; the exponents are one number per draw.
+* **Closed form**, for a law that declares one (:attr:`~bayescale.laws.Law.allocation`;
+  chinchilla's is Hoffmann et al. 2022, eq. 4, as coded by Besiroglu et al. 2024); the
+  exponents are one number per draw.
 * **Numerical** (any law whose inputs are exactly ``N`` and ``D``): ``log L(N, C/(kN))`` is
   minimised over ``u = log N`` on a dense grid spanning ``1 <= N, D`` and then refined by
   golden-section search in the best grid cell, all in ``jnp`` under ``vmap`` (no Python loop
@@ -26,11 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescale._jax import enable_x64
-from bayescale.laws._spec import Law, predict_log, unpack
+from bayescale.laws.spec import Law, predict_log, unpack
 from bayescale.predict.posterior import as_draws
-
-#: Golden-section ratio used by the numerical refinement.
-_INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
+from bayescale.predict.search import golden_section
 
 
 class Allocation(NamedTuple):
@@ -97,16 +94,10 @@ def _check_law(law: Law) -> None:
 # ----------------------------------------------------------------------------- closed form
 
 
-@jax.jit
-def _closed_form(theta: jax.Array, log_x: jax.Array) -> tuple[jax.Array, ...]:
-    """Chinchilla closed form; ``theta`` ``(n, 5)`` fit space, ``log_x = log(C/k)`` ``(k,)``."""
-    a_, b_, _, alpha, beta = (theta[:, i : i + 1] for i in range(5))
-    s = alpha + beta
-    log_g = (jnp.log(alpha) + a_ - jnp.log(beta) - b_) / s
-    ea, eb = beta / s, alpha / s
-    log_n = log_g + ea * log_x[None, :]
-    log_d = eb * log_x[None, :] - log_g
-    return log_n, log_d, ea[:, 0], eb[:, 0]
+@partial(jax.jit, static_argnames=("law",))
+def _closed_form(law: Law, theta: jax.Array, log_x: jax.Array) -> tuple[jax.Array, ...]:
+    """The law's closed-form allocation, compiled; ``theta`` ``(n, P)``, ``log_x`` ``(k,)``."""
+    return law.allocation(theta, log_x)
 
 
 # ----------------------------------------------------------------------------- numerical
@@ -134,16 +125,7 @@ def _numerical(
         step = grid[1] - grid[0]
         lo = jnp.maximum(grid[i] - step, 0.0)
         hi = jnp.minimum(grid[i] + step, lx)
-
-        def body(_: int, ab: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-            lo, hi = ab
-            c = hi - _INV_PHI * (hi - lo)
-            d = lo + _INV_PHI * (hi - lo)
-            left = f(c, lx) < f(d, lx)
-            return jnp.where(left, lo, c), jnp.where(left, d, hi)
-
-        lo, hi = jax.lax.fori_loop(0, n_golden, body, (lo, hi))
-        u = 0.5 * (lo + hi)
+        u = golden_section(lambda v: f(v, lx), lo, hi, n_golden)
         # Implicit differentiation of d/du f(u, lx) = 0: du/dlx = -f_ul / f_uu.
         h = jax.hessian(lambda z: f(z[0], z[1]))(jnp.stack([u, lx]))
         return u, -h[0, 1] / h[0, 0], vals[i]
@@ -188,7 +170,7 @@ def allocate(
     Returns
     -------
     Allocation
-        Closed form for ``"chinchilla"``, numerical minimisation otherwise.
+        The law's closed form when it declares one, numerical minimisation otherwise.
 
     Raises
     ------
@@ -200,9 +182,10 @@ def allocate(
     theta = as_draws(law, theta_draws)[:, : law.n_params]
     k = float(flops_per_token)
     log_x = np.log(c) - math.log(k)
-    if law.name == "chinchilla":
+    if law.allocation is not None:
         with enable_x64():
-            log_n, log_d, a, b = (np.asarray(o) for o in _closed_form(jnp.asarray(theta), log_x))
+            out = _closed_form(law, jnp.asarray(theta), jnp.asarray(log_x))
+            log_n, log_d, a, b = (np.asarray(o) for o in out)
         method = "closed_form"
     else:
         log_n, log_d, a, b = _allocate_numerical(law, theta, c, k)

@@ -25,14 +25,14 @@ import numpy as np
 
 from bayescale._jax import enable_x64
 from bayescale.laws import Law, get_law
-from bayescale.laws._spec import predict_log
-from bayescale.likelihood import Noise, check_objective
+from bayescale.laws.spec import predict_log
+from bayescale.likelihood import Noise, check_objective, noise_scale
 from bayescale.predict.posterior import (
     KINDS,
     Predictive,
-    _check_probs,
-    _noise_draws,
     as_draws,
+    check_probs,
+    noise_draws,
     predictive,
 )
 
@@ -55,7 +55,7 @@ class TwoStage(NamedTuple):
 @partial(jax.jit, static_argnames=("law", "name"))
 def _paired_log(law: Law, name: str, theta: jax.Array, inputs: jax.Array) -> jax.Array:
     """``log f(theta_i, inputs_i)`` for every draw ``i``: ``(n, P)``, ``(n, m)`` -> ``(n, m)``."""
-    return jax.vmap(lambda th, v: predict_log(law, th[: law.n_params], {name: v}))(theta, inputs)
+    return jax.vmap(lambda th, v: predict_log(law, th, {name: v}))(theta, inputs)
 
 
 def _pair(loss_draws: np.ndarray, acc_theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +132,7 @@ def two_stage_predict(
         )
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     new_run = kind == "new_run"
     if new_run and not isinstance(acc_noise, Noise):
         raise ValueError(
@@ -153,8 +153,8 @@ def two_stage_predict(
         )
         if new_run:
             key = jax.random.fold_in(jax.random.PRNGKey(int(seed)), 1)
-            sigma = jnp.asarray(acc_theta[:, acc_law.n_params])[:, None]
-            log_acc = log_acc + np.asarray(_noise_draws(key, acc_noise, sigma, log_acc.shape))
+            sigma = jnp.asarray(noise_scale(acc_law, acc_theta))[:, None]
+            log_acc = log_acc + np.asarray(noise_draws(key, acc_noise, sigma, log_acc.shape))
     acc = np.exp(log_acc)
     accuracy = Predictive(
         mean=acc.mean(axis=0),

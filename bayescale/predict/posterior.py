@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayescale._jax import enable_x64
-from bayescale.laws._spec import Law, predict_log
-from bayescale.likelihood import Noise, check_objective, sample_noise
+from bayescale.laws.spec import Law, predict_log
+from bayescale.likelihood import Noise, check_objective, noise_scale, sample_noise
 
 KINDS = ("mean", "new_run")
 
@@ -55,6 +55,30 @@ class Predictive(NamedTuple):
     probs: tuple[float, ...]
     kind: str
     draws: np.ndarray
+
+
+def summarise(values: np.ndarray) -> dict[str, float]:
+    """Mean, sd and 5/50/95% quantiles of a 1-D sample (JSON-ready); the one summary.
+
+    Parameters
+    ----------
+    values
+        The sample.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd`` (``ddof=1``; 0 for one value), ``q05``, ``q50``, ``q95``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    q = np.quantile(v, [0.05, 0.5, 0.95])
+    return {
+        "mean": float(v.mean()),
+        "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+        "q05": float(q[0]),
+        "q50": float(q[1]),
+        "q95": float(q[2]),
+    }
 
 
 def as_draws(law: Law, theta_draws: object, *, need_sigma: bool = False) -> np.ndarray:
@@ -126,11 +150,12 @@ def as_inputs(law: Law, x: Mapping[str, object]) -> dict[str, np.ndarray]:
 
 @partial(jax.jit, static_argnames=("law",))
 def _log_loss(law: Law, theta: jax.Array, x: dict[str, jax.Array]) -> jax.Array:
-    return jax.vmap(lambda th: predict_log(law, th[: law.n_params], x))(theta)
+    return jax.vmap(lambda th: predict_log(law, th, x))(theta)
 
 
 @partial(jax.jit, static_argnames=("noise", "shape"))
-def _noise_draws(key: jax.Array, noise: Noise, log_sigma: jax.Array, shape: tuple) -> jax.Array:
+def noise_draws(key: jax.Array, noise: Noise, log_sigma: jax.Array, shape: tuple) -> jax.Array:
+    """Compiled :func:`~bayescale.likelihood.sample_noise` (static noise model and shape)."""
     return sample_noise(key, noise, log_sigma, shape)
 
 
@@ -158,7 +183,8 @@ def predict_log_loss(law: Law, theta_draws: object, x: Mapping[str, object]) -> 
         return np.asarray(out)
 
 
-def _check_probs(probs: Sequence[float]) -> tuple[float, ...]:
+def check_probs(probs: Sequence[float]) -> tuple[float, ...]:
+    """Quantile levels as floats strictly inside (0, 1); ``ValueError`` otherwise."""
     probs = tuple(float(p) for p in probs)
     if not probs or not all(0.0 < p < 1.0 for p in probs):
         raise ValueError(f"probs must be levels strictly between 0 and 1, got {probs}")
@@ -208,7 +234,7 @@ def predictive(
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     if kind == "new_run":
         if noise is None:
             raise ValueError(
@@ -235,10 +261,10 @@ def predictive(
     log_l = predict_log_loss(law, theta, x)
     if kind == "new_run":
         with enable_x64():
-            eps = _noise_draws(
+            eps = noise_draws(
                 jax.random.PRNGKey(int(seed)),
                 noise,
-                jnp.asarray(theta[:, law.n_params])[:, None],
+                jnp.asarray(noise_scale(law, theta))[:, None],
                 log_l.shape,
             )
             log_l = log_l + np.asarray(eps)

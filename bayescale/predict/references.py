@@ -4,7 +4,7 @@ Parameters are stored in *natural* space under the law's natural names (``A``, `
 ``alpha``, ``beta`` for Chinchilla); :func:`reference_theta` converts them to the law's fit
 space. ``intervals`` holds published intervals as ``name -> (low, high, probability)``, where
 ``name`` is a natural parameter or a derived quantity (``"a"``/``"b"``, the compute-optimal
-exponents, see :mod:`bayescale.predict.critique`).
+exponents, see :mod:`bayescale.predict.criticism`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bayescale.laws._spec import Law
+from bayescale.laws.spec import Law
 
 
 class Reference(NamedTuple):

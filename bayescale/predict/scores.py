@@ -1,8 +1,8 @@
 """Scoring observed losses against a law's draws: point error, interval coverage, and the log
 predictive density from the one pointwise likelihood.
 
-Used by :func:`~bayescale.predict.extrapolate.extrapolate` (held-out points) and
-:func:`~bayescale.predict.compare.compare` (pointwise densities of several laws).
+Used by :func:`~bayescale.workflows.extrapolation.extrapolate` (held-out points) and
+:func:`~bayescale.workflows.comparison.compare` (pointwise densities of several laws).
 """
 
 from __future__ import annotations

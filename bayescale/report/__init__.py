@@ -18,19 +18,13 @@ Modules: :mod:`~bayescale.report.build` (:func:`build_report`, :func:`write_repo
 :mod:`~bayescale.report.context` (a fit's arrays, gathered once),
 :mod:`~bayescale.report.sections` (``fit``, ``residuals``, ``parameters``),
 :mod:`~bayescale.report.assessment` (``allocation``, ``diagnostics``, ``critique``),
-:mod:`~bayescale.report.summary` (``summary`` lines and ``reproducibility``),
-:mod:`~bayescale.report.figures` and :mod:`~bayescale.report.assessment_figures` (PNG figures)
-and :mod:`~bayescale.report.render` (HTML and Markdown).
+:mod:`~bayescale.report.headline` (``summary`` lines and ``reproducibility``),
+:mod:`~bayescale.report.style` (the figure style), :mod:`~bayescale.report.figures` and
+:mod:`~bayescale.report.assessment_figures` (PNG figures) and :mod:`~bayescale.report.render`
+(HTML and Markdown).
 """
 
-# HEADINGS, PACKAGES, package_versions, reproducibility_section and summary_lines stay
-# reachable here, as before the package was split into modules (not in ``__all__``).
-from bayescale.report.build import DEFAULT_BUDGETS, Report, build_report, write_report
-from bayescale.report.build import HEADINGS as HEADINGS
-from bayescale.report.summary import PACKAGES as PACKAGES
-from bayescale.report.summary import data_hash
-from bayescale.report.summary import package_versions as package_versions
-from bayescale.report.summary import reproducibility_section as reproducibility_section
-from bayescale.report.summary import summary_lines as summary_lines
+from bayescale.report.build import DEFAULT_BUDGETS, HEADINGS, Report, build_report, write_report
+from bayescale.report.headline import data_hash
 
-__all__ = ["DEFAULT_BUDGETS", "Report", "build_report", "data_hash", "write_report"]
+__all__ = ["DEFAULT_BUDGETS", "HEADINGS", "Report", "build_report", "data_hash", "write_report"]

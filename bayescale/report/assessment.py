@@ -2,10 +2,9 @@
 
 Like :mod:`bayescale.report.sections`, each ``*_section`` function takes the
 :class:`~bayescale.report.context.Context`, computes what its section shows through the public
-APIs (:func:`~bayescale.predict.allocate`, :func:`~bayescale.commands.allocation_dict`,
-:func:`~bayescale.commands.critique_dict`), adds its figures
-(:mod:`bayescale.report.assessment_figures`) and tables, and returns a
-:class:`~bayescale.report.render.Body`. :func:`diagnostic_messages` also feeds the summary.
+APIs (:func:`~bayescale.predict.allocate` and :mod:`bayescale.results.summaries`), adds its
+figures (:mod:`bayescale.report.assessment_figures`) and tables, and returns a
+:class:`~bayescale.report.render.Body`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bayescale.laws import to_natural
+from bayescale.laws.spec import to_natural
+from bayescale.likelihood import params
+from bayescale.predict.allocation import allocate, budget_grid
+from bayescale.predict.references import get_reference
 from bayescale.report.assessment_figures import (
     allocation_figure,
     runs_needed_figure,
@@ -22,6 +24,11 @@ from bayescale.report.assessment_figures import (
 )
 from bayescale.report.context import Context
 from bayescale.report.render import Body, Callout, FigureRef, Para, TableRef, frame
+from bayescale.results.summaries import (
+    allocation_summary,
+    critique_summary,
+    diagnostic_messages,
+)
 
 
 def _interval(s: dict, digits: int = 3) -> str:
@@ -33,9 +40,6 @@ def _interval(s: dict, digits: int = 3) -> str:
 
 def allocation_section(ctx: Context) -> Body:
     """N*(C), D*(C) and D*/N* over a budget grid, and the table at the budgets asked."""
-    from bayescale.commands import allocation_dict
-    from bayescale.predict import allocate, budget_grid
-
     body = Body()
     if not ctx.nd:
         body.add(
@@ -59,7 +63,7 @@ def allocation_section(ctx: Context) -> Body:
             rows[key] = {"q05": q05, "q50": q50, "q95": q95}
     data_range = (float(ctx.C.min()), float(ctx.C.max()))
     ctx.figures["allocation"] = allocation_figure(grid, rows, data_range, ctx.budgets)
-    out = allocation_dict(ctx.fit, list(ctx.budgets), ctx.k)
+    out = allocation_summary(ctx.fit, list(ctx.budgets), ctx.k)
     labels = {
         "N_opt": "N* (parameters)",
         "D_opt": "D* (tokens)",
@@ -104,36 +108,12 @@ def allocation_section(ctx: Context) -> Body:
 # ----------------------------------------------------------------------------- 6. diagnostics
 
 
-def diagnostic_messages(ctx: Context) -> tuple[list[str], list[str]]:
-    """``(failures, cautions)``: failed diagnostics and softer warnings, in plain language."""
-    fail, caution = [], []
-    d = ctx.fit.to_dict()
-    st = d["starts"]
-    if d["status"] != "converged":
-        fail.append(
-            f"The point fit's best start stopped with status '{d['status']}' ({d['message']}): "
-            "the optimum is not certified; rerun with more steps or more starts."
-        )
-    if st["n"] > 1 and st["near_best"] < 2:
-        caution.append(
-            f"Only {st['near_best']} of {st['n']} starts reached the best objective (within "
-            "1e-6): the optimum rests on one start; rerun with more starts to confirm it."
-        )
-    if ctx.draws is not None:
-        fail.extend(ctx.draws.warnings)
-    if ctx.ppc_coverage is not None and ctx.ppc_coverage < 0.8:
-        caution.append(
-            f"Only {100 * ctx.ppc_coverage:.0f}% of runs fall inside their 90% new-run interval."
-        )
-    return fail, caution
-
-
 def diagnostics_section(ctx: Context) -> Body:
     """Sampler or refit diagnostics and the point fit's start convergence."""
     body = Body()
     d = ctx.fit.to_dict()
     st = d["starts"]
-    fail, caution = diagnostic_messages(ctx)
+    fail, caution = diagnostic_messages(ctx.fit, ctx.ppc_coverage)
     for w in fail:
         body.add(Callout("warn", w))
     for w in caution:
@@ -177,13 +157,9 @@ def diagnostics_section(ctx: Context) -> Body:
         ]
         ctx.tables["nuts"] = frame(rows, "parameter")
         th = ctx.draws.theta
-        nat = np.concatenate(
-            [np.asarray(to_natural(ctx.law, th[..., : ctx.law.n_params]))]
-            + ([np.exp(th[..., ctx.law.n_params :])] if th.shape[-1] > ctx.law.n_params else []),
-            axis=-1,
-        )
-        names = list(ctx.law.natural_names) + ["sigma"] * (th.shape[-1] - ctx.law.n_params)
-        ctx.figures["trace"] = trace_figure(nat, names)
+        specs = params(ctx.law, ctx.fit.objective)[: th.shape[-1]]
+        nat = np.asarray(to_natural(specs, th))
+        ctx.figures["trace"] = trace_figure(nat, [s.label for s in specs])
         body.add(
             Para(
                 f"**NUTS**: {chains} chains x {th.shape[1]} draws; {diag['divergences']} divergent "
@@ -218,11 +194,8 @@ def diagnostics_section(ctx: Context) -> Body:
 
 def critique_section(ctx: Context, against: str, budgets: Sequence[float]) -> Body:
     """Published values tested against the refit, runs needed, and their allocation."""
-    from bayescale.commands import critique_dict
-    from bayescale.predict import get_reference
-
     ref = get_reference(against)
-    c = critique_dict(ctx.fit, against, list(budgets))
+    c = critique_summary(ctx.fit, against, list(budgets))
     ctx.tables["critique_tests"] = frame(
         [
             {

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from bayescale.report.figures import LABEL_C, RC, _figure, _png, _shade_beyond
+from bayescale.report.style import LABEL_C, RC, new_figure, shade_beyond, to_png
 
 
 def allocation_figure(
@@ -29,7 +29,7 @@ def allocation_figure(
     ``{"point": ..., "q05": ..., "q50": ..., "q95": ...}`` (quantiles may be absent).
     """
     with mpl.rc_context(RC):
-        fig, axes = _figure(1, 2, height=4.0)
+        fig, axes = new_figure(1, 2, height=4.0)
         left, right = axes[0]
         for ax, keys in ((left, ("N_opt", "D_opt")), (right, ("tokens_per_param",))):
             for key, color, label in zip(
@@ -49,7 +49,7 @@ def allocation_figure(
             ax.set_xlabel(LABEL_C)
             for b in budgets:
                 ax.axvline(b, color="0.3", ls=":", lw=1)
-            _shade_beyond(ax, *data_range)
+            shade_beyond(ax, *data_range)
         left.set_ylabel("compute-optimal N* (parameters), D* (tokens)")
         plain = FuncFormatter(lambda v, _: f"{v:g}")
         right.yaxis.set_major_formatter(plain)
@@ -61,7 +61,7 @@ def allocation_figure(
         left.legend(handles=h, loc="upper left", framealpha=0.9)
         right.legend(loc="upper left", framealpha=0.9)
         fig.suptitle("Compute-optimal allocation (grey: beyond the data; dotted: budgets asked)")
-        return _png(fig)
+        return to_png(fig)
 
 
 def trace_figure(values: np.ndarray, names: Sequence[str]) -> bytes:
@@ -70,7 +70,7 @@ def trace_figure(values: np.ndarray, names: Sequence[str]) -> bytes:
     ncols = 2
     nrows = math.ceil(p / ncols)
     with mpl.rc_context(RC | {"axes.grid": False}):
-        fig, axes = _figure(nrows, ncols, height=1.35 * nrows + 0.5, sharex=True)
+        fig, axes = new_figure(nrows, ncols, height=1.35 * nrows + 0.5, sharex=True)
         for ax in axes.ravel()[p:]:
             ax.set_axis_off()
         for j, (ax, name) in enumerate(zip(axes.ravel(), names, strict=False)):
@@ -83,7 +83,7 @@ def trace_figure(values: np.ndarray, names: Sequence[str]) -> bytes:
         h, _ = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles=h, loc="outside lower center", ncol=min(len(h), 6), frameon=False)
         fig.suptitle("NUTS traces: chains should overlap and look like noise")
-        return _png(fig)
+        return to_png(fig)
 
 
 def runs_needed_figure(rows: Mapping[str, Mapping[str, float]], reference: str) -> bytes:
@@ -92,7 +92,7 @@ def runs_needed_figure(rows: Mapping[str, Mapping[str, float]], reference: str) 
     Each quantity's line crosses its claimed width at the number of runs that width needs.
     """
     with mpl.rc_context(RC):
-        fig, ax = _figure()
+        fig, ax = new_figure()
         ax = ax[0, 0]
         styles = ("-", "--", "-.", ":")
         n0 = None
@@ -132,4 +132,4 @@ def runs_needed_figure(rows: Mapping[str, Mapping[str, float]], reference: str) 
         ax.set_ylabel("central interval width")
         ax.legend(loc="upper right", framealpha=0.9)
         ax.set_title(f"Runs needed for the interval widths {reference} claims")
-        return _png(fig)
+        return to_png(fig)

@@ -2,7 +2,7 @@
 
 Both are re-exported by :mod:`bayescale.report` (see there for the sections). The sections'
 content comes from :mod:`bayescale.report.sections`, :mod:`bayescale.report.assessment` and
-:mod:`bayescale.report.summary`; the page from :mod:`bayescale.report.render`.
+:mod:`bayescale.report.headline`; the page from :mod:`bayescale.report.render`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,22 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from bayescale.laws.spec import derived_values
 from bayescale.likelihood import Noise
+from bayescale.predict.references import get_reference
 from bayescale.report.assessment import (
     allocation_section,
     critique_section,
-    diagnostic_messages,
     diagnostics_section,
 )
 from bayescale.report.context import Context
+from bayescale.report.headline import headline_lines, method_text, reproducibility_section
 from bayescale.report.render import Body, Bullets, Callout, Para
 from bayescale.report.render import to_html as _to_html
 from bayescale.report.render import to_markdown as _to_markdown
 from bayescale.report.sections import fit_section, parameters_section, residuals_section
-from bayescale.report.summary import _method_text, reproducibility_section, summary_lines
+from bayescale.results.store import load_fit
+from bayescale.results.summaries import diagnostic_messages
 
 #: Budgets (FLOPs) of the allocation table and the summary's tokens-per-parameter line.
 DEFAULT_BUDGETS = (1e23, 1e24, 5.88e23)
@@ -80,7 +83,7 @@ def build_report(
     Parameters
     ----------
     fit
-        A :class:`~bayescale.api.Fit` (with or without draws) or the directory of a saved fit.
+        A :class:`~bayescale.Fit` (with or without draws) or the directory of a saved fit.
     against
         A published reference (e.g. ``"hoffmann2022"``) to critique; the critique section needs
         draws and a noise model and is left out (with a note) otherwise.
@@ -103,27 +106,22 @@ def build_report(
     KeyError
         If ``against`` is not a known reference.
     """
-    if isinstance(fit, (str, Path)):
-        from bayescale.data.store import load_fit
-
+    if isinstance(fit, str | Path):
         fit = load_fit(fit)
     budgets = tuple(float(b) for b in budgets)
     if not budgets or not all(np.isfinite(b) and b > 0 for b in budgets):
         raise ValueError(f"budgets must be finite positive FLOPs, got {budgets}")
     ref = None
     if against is not None:
-        from bayescale.predict import get_reference
-
         ref = get_reference(against)
-        if ref.law != fit.law:
-            raise ValueError(f"reference {against!r} is for law {ref.law!r}, not {fit.law!r}")
+        if ref.law != fit.law.name:
+            raise ValueError(f"reference {against!r} is for law {ref.law!r}, not {fit.law.name!r}")
     ctx = Context(fit, budgets)
     published = None
     if ref is not None:
         published = dict(ref.params)
-        if "alpha" in published and "beta" in published:
-            s = published["alpha"] + published["beta"]
-            published.update(a=published["beta"] / s, b=published["alpha"] / s)
+        nat = np.array([published[n] for n in fit.law.natural_names])
+        published.update({k: float(v) for k, v in derived_values(fit.law, nat).items()})
     bodies = {
         "fit": fit_section(ctx),
         "residuals": residuals_section(ctx),
@@ -141,16 +139,17 @@ def build_report(
                 "`bayescale fit ... --method bootstrap` (or `--method nuts`)."
             )
     bodies["reproducibility"] = reproducibility_section(ctx, command)
-    summary = summary_lines(ctx, budgets[0])
+    summary = headline_lines(ctx, budgets[0])
     head = Body(
         [
             Para(
-                f"Fit of law `{fit.law}` to {len(ctx.loss)} runs; uncertainty: {_method_text(ctx)}."
+                f"Fit of law `{fit.law.name}` to {len(ctx.loss)} runs; uncertainty: "
+                f"{method_text(ctx)}."
             ),
             Bullets(tuple(summary), ordered=True, css="summary"),
         ]
     )
-    fail, caution = diagnostic_messages(ctx)
+    fail, caution = diagnostic_messages(fit, ctx.ppc_coverage)
     for w in fail + caution:
         head.add(Callout("warn", w))
     if skipped:
@@ -163,7 +162,7 @@ def build_report(
         figures=ctx.figures,
         tables=ctx.tables,
         summary=summary,
-        title=title or f"Posterior report: {fit.law} law fitted to {n} runs",
+        title=title or f"Posterior report: {fit.law.name} law fitted to {n} runs",
     )
 
 
@@ -181,7 +180,7 @@ def write_report(
     Parameters
     ----------
     fit
-        A :class:`~bayescale.api.Fit` or the directory of a saved fit.
+        A :class:`~bayescale.Fit` or the directory of a saved fit.
     out
         Output file (``report.html`` or ``report.md``).
     format

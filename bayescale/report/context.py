@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayescale.laws import get_law
-from bayescale.likelihood import Noise
+from bayescale.likelihood import Noise, params
+from bayescale.predict.posterior import predict_log_loss, predictive
 
 #: Seed of the noise draws of every "new run" interval in the report.
 PREDICTIVE_SEED = 0
@@ -37,7 +37,7 @@ class Context:
 
     def __post_init__(self) -> None:
         f = self.fit
-        self.law = get_law(f.law)
+        self.law = f.law
         self.k = float(f.data.flops_per_token)
         self.x = {k: np.asarray(v, dtype=np.float64) for k, v in f.data.x.items()}
         self.loss = np.asarray(f.data.loss, dtype=np.float64)
@@ -48,7 +48,8 @@ class Context:
         self.draws = f.draws
         self.flat = None if f.draws is None else np.asarray(f.draws.flat(), dtype=np.float64)
         self.method = None if f.draws is None else f.draws.method
-        self.has_sigma = self.theta_hat.size == self.law.n_params + 1
+        self.n_fitted = len(params(self.law, f.objective))
+        self.has_sigma = self.noise is not None and self.theta_hat.size == self.n_fitted
         if self.flat is not None:
             step = max(1, math.ceil(self.flat.shape[0] / MAX_CURVE_DRAWS))
             self.curve_draws = self.flat[::step]
@@ -68,7 +69,7 @@ class Context:
             self.noise is not None
             and self.has_sigma
             and self.curve_draws is not None
-            and self.curve_draws.shape[1] == self.law.n_params + 1
+            and self.curve_draws.shape[1] == self.n_fitted
         )
 
     @property
@@ -84,8 +85,6 @@ class Context:
 
     def bands(self, x: dict) -> tuple:
         """Point curve, ``mean`` band and ``new_run`` band (90%) of the loss at inputs ``x``."""
-        from bayescale.predict import predict_log_loss, predictive
-
         point = np.exp(predict_log_loss(self.law, self.theta_hat, x)[0])
         mean = new = None
         if self.flat is not None:

@@ -10,92 +10,37 @@ Bands are 90% central intervals. The two predictive kinds have fixed styles ever
 law's curve under parameter uncertainty (``kind="mean"``) is the darker, narrower band; a new
 training run's loss (``kind="new_run"``) is the lighter, wider one.
 
-This module has the style, the shared helpers and the figures of the data, the fit, the
-residuals and the parameters. The figures of the assessment sections (allocation, NUTS traces,
-runs needed) are in :mod:`bayescale.report.assessment_figures` and reachable here too.
+This module has the figures of the data, the fit, the residuals and the parameters; the style
+and shared helpers are in :mod:`bayescale.report.style`, the figures of the assessment
+sections (allocation, NUTS traces, runs needed) in :mod:`bayescale.report.assessment_figures`.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-DPI = 120
-WIDTH = 6.5
-RC = {
-    "font.size": 9.5,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9.5,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "figure.titlesize": 10.5,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
-MEAN_ALPHA, NEW_ALPHA = 0.45, 0.16
-LABEL_C = "training compute C (FLOPs)"
-LABEL_N = "parameters N"
-LABEL_D = "training tokens D"
-LABEL_LOSS = "loss (nats/token)"
-MEAN_LABEL = "law's curve, 90% (parameter uncertainty; kind='mean')"
-NEW_LABEL = "new run, 90% (adds run-to-run noise; kind='new_run')"
-
-Band = tuple[np.ndarray, np.ndarray] | None
-
-
-def _figure(nrows: int = 1, ncols: int = 1, height: float = 4.0, **kw: object) -> tuple:
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
-    return fig, axes
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _band(ax: object, x: np.ndarray, band: Band, color: object, alpha: float) -> None:
-    if band is not None:
-        ax.fill_between(x, band[0], band[1], color=color, alpha=alpha, lw=0)
-
-
-def _kind_handles(has_mean: bool, has_new: bool, color: object = "0.35") -> list:
-    out = [Line2D([], [], color=color, lw=1.6, label="law (point fit)")]
-    if has_mean:
-        out.append(Patch(color=color, alpha=MEAN_ALPHA, label=MEAN_LABEL))
-    if has_new:
-        out.append(Patch(color=color, alpha=NEW_ALPHA, label=NEW_LABEL))
-    return out
-
-
-def _shade_beyond(ax: object, lo: float, hi: float) -> None:
-    """Grey out x ranges outside the data's ``[lo, hi]``."""
-    x0, x1 = ax.get_xlim()
-    for a, b in ((x0, lo), (hi, x1)):
-        if b > a:
-            ax.axvspan(a, b, color="0.5", alpha=0.08, lw=0)
-    ax.set_xlim(x0, x1)
-
-
-def _loss_limits(loss: np.ndarray, *extra: np.ndarray) -> tuple[float, float]:
-    lo = float(np.min([np.min(loss)] + [np.nanmin(e) for e in extra if e is not None]))
-    hi = float(np.max(loss))
-    pad = 0.06 * (hi - lo)
-    return lo - pad, hi + pad
+from bayescale.report.style import (
+    LABEL_C,
+    LABEL_LOSS,
+    LABEL_N,
+    MEAN_ALPHA,
+    NEW_ALPHA,
+    RC,
+    Band,
+    draw_band,
+    kind_handles,
+    loss_limits,
+    new_figure,
+    shade_beyond,
+    to_png,
+)
 
 
 def compute_figure(
@@ -110,10 +55,10 @@ def compute_figure(
 ) -> bytes:
     """Loss vs compute: the data coloured by N, the law along the compute-optimal frontier."""
     with mpl.rc_context(RC):
-        fig, ax = _figure()
+        fig, ax = new_figure()
         ax = ax[0, 0]
-        _band(ax, grid, new, "C0", NEW_ALPHA)
-        _band(ax, grid, mean, "C0", MEAN_ALPHA)
+        draw_band(ax, grid, new, "C0", NEW_ALPHA)
+        draw_band(ax, grid, mean, "C0", MEAN_ALPHA)
         ax.plot(grid, point, color="C0", lw=1.6)
         sc = ax.scatter(C, loss, c=N, s=14, cmap="viridis", norm=LogNorm(), edgecolor="none")
         fig.colorbar(sc, ax=ax, label=LABEL_N, pad=0.01)
@@ -122,16 +67,16 @@ def compute_figure(
         ax.set_xscale("log")
         ax.set_xlabel(LABEL_C)
         ax.set_ylabel(LABEL_LOSS)
-        ax.set_ylim(*_loss_limits(loss, point))
-        _shade_beyond(ax, float(np.min(C)), float(np.max(C)))
-        handles = _kind_handles(mean is not None, new is not None, "C0")
+        ax.set_ylim(*loss_limits(loss, point))
+        shade_beyond(ax, float(np.min(C)), float(np.max(C)))
+        handles = kind_handles(mean is not None, new is not None, "C0")
         handles[0].set_label("law at compute-optimal N*, D* (point fit)")
         handles.append(Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="training runs"))
         if budgets:
             handles.append(Line2D([], [], color="0.3", ls=":", label="budgets asked"))
         ax.legend(handles=handles, loc="lower left", framealpha=0.9)
         ax.set_title("Loss vs compute (grey: beyond the data's compute range)")
-        return _png(fig)
+        return to_png(fig)
 
 
 def isoflop_figure(
@@ -146,15 +91,15 @@ def isoflop_figure(
     bands (``(lo, hi)`` or ``None``).
     """
     with mpl.rc_context(RC):
-        fig, ax = _figure(height=4.8)
+        fig, ax = new_figure(height=4.8)
         ax = ax[0, 0]
         cmap = mpl.colormaps["plasma"]
         ax.scatter(N, loss, s=8, color="0.8", edgecolor="none", zorder=1)
         lows = []
         for i, c in enumerate(curves):
             color = cmap(0.05 + 0.8 * i / max(len(curves) - 1, 1))
-            _band(ax, c["N"], c["new"], color, NEW_ALPHA)
-            _band(ax, c["N"], c["mean"], color, MEAN_ALPHA)
+            draw_band(ax, c["N"], c["new"], color, NEW_ALPHA)
+            draw_band(ax, c["N"], c["mean"], color, MEAN_ALPHA)
             ax.plot(
                 c["N"],
                 c["point"],
@@ -168,18 +113,18 @@ def isoflop_figure(
         ax.set_xscale("log")
         ax.set_xlabel(LABEL_N)
         ax.set_ylabel(LABEL_LOSS)
-        ax.set_ylim(*_loss_limits(loss, np.array(lows)))
+        ax.set_ylim(*loss_limits(loss, np.array(lows)))
         h, _ = ax.get_legend_handles_labels()
         has_mean = any(c["mean"] is not None for c in curves)
         has_new = any(c["new"] is not None for c in curves)
-        kinds = _kind_handles(has_mean, has_new)[1:]
+        kinds = kind_handles(has_mean, has_new)[1:]
         kinds.append(
             Line2D([], [], ls="", marker="o", mfc="0.6", mec="k", ms=4, label="runs within 20%")
         )
         fig.legend(handles=h, loc="outside right upper", frameon=False, title="budget (FLOPs)")
         fig.legend(handles=kinds, loc="outside lower center", ncol=2, frameon=False)
         ax.set_title("IsoFLOP curves from the law (loss vs N at fixed compute C = 6 N D)")
-        return _png(fig)
+        return to_png(fig)
 
 
 def one_variable_figure(
@@ -193,26 +138,26 @@ def one_variable_figure(
 ) -> bytes:
     """Loss vs the one input of a one-variable law, with the predictive bands."""
     with mpl.rc_context(RC):
-        fig, ax = _figure()
+        fig, ax = new_figure()
         ax = ax[0, 0]
-        _band(ax, grid, new, "C0", NEW_ALPHA)
-        _band(ax, grid, mean, "C0", MEAN_ALPHA)
+        draw_band(ax, grid, new, "C0", NEW_ALPHA)
+        draw_band(ax, grid, mean, "C0", MEAN_ALPHA)
         ax.plot(grid, point, color="C0", lw=1.6)
         ax.scatter(x, loss, s=12, color="k", zorder=3)
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(LABEL_LOSS)
-        h = _kind_handles(mean is not None, new is not None, "C0")
+        h = kind_handles(mean is not None, new is not None, "C0")
         h.append(Line2D([], [], ls="", marker="o", color="k", ms=4, label="data"))
         ax.legend(handles=h, loc="upper right", framealpha=0.9)
         ax.set_title("The data and the fitted law")
-        return _png(fig)
+        return to_png(fig)
 
 
 def residuals_figure(panels: Sequence[tuple[str, np.ndarray]], r: np.ndarray) -> bytes:
     """Residuals ``log L_obs - log L_fit`` against each input (log x axes)."""
     with mpl.rc_context(RC):
-        fig, axes = _figure(1, len(panels), height=3.2, sharey=True)
+        fig, axes = new_figure(1, len(panels), height=3.2, sharey=True)
         scale = float(np.max(np.abs(r))) or 1.0
         for ax, (label, x) in zip(axes[0], panels, strict=True):
             ax.axhline(0.0, color="0.3", lw=1)
@@ -222,7 +167,7 @@ def residuals_figure(panels: Sequence[tuple[str, np.ndarray]], r: np.ndarray) ->
             ax.set_ylim(-1.1 * scale, 1.1 * scale)
         axes[0, 0].set_ylabel("residual (log L_obs - log L_fit)")
         fig.suptitle("Residuals of the point fit (log loss)")
-        return _png(fig)
+        return to_png(fig)
 
 
 def ppc_figure(
@@ -241,7 +186,7 @@ def ppc_figure(
     the loss are visible.
     """
     with mpl.rc_context(RC):
-        fig, ax = _figure()
+        fig, ax = new_figure()
         ax = ax[0, 0]
         rel = lambda v: 100.0 * (v / med - 1.0)  # noqa: E731
         inside = (obs >= lo) & (obs <= hi)
@@ -261,7 +206,7 @@ def ppc_figure(
         h[2].set_label("observed, outside")
         ax.legend(handles=h, loc="upper right", framealpha=0.9)
         ax.set_title(f"Posterior predictive check: {100 * coverage:.0f}% of runs inside (aim 90%)")
-        return _png(fig)
+        return to_png(fig)
 
 
 def parameters_figure(
@@ -275,7 +220,7 @@ def parameters_figure(
     ncols = 3
     nrows = math.ceil(len(names) / ncols)
     with mpl.rc_context(RC | {"axes.grid": False}):
-        fig, axes = _figure(nrows, ncols, height=1.9 * nrows + 0.4)
+        fig, axes = new_figure(nrows, ncols, height=1.9 * nrows + 0.4)
         for ax in axes.ravel()[len(names) :]:
             ax.set_axis_off()
         for ax, name in zip(axes.ravel(), names, strict=False):
@@ -300,16 +245,4 @@ def parameters_figure(
             h.append(Line2D([], [], color="C3", label=published_label))
         fig.legend(handles=h, loc="outside lower center", ncol=len(h), frameon=False)
         fig.suptitle("Parameter draws (natural space; density, arbitrary units)")
-        return _png(fig)
-
-
-_MOVED = ("allocation_figure", "runs_needed_figure", "trace_figure")
-
-
-def __getattr__(name: str) -> object:
-    """The figures moved to :mod:`bayescale.report.assessment_figures`, still reachable here."""
-    if name in _MOVED:
-        from bayescale.report import assessment_figures
-
-        return getattr(assessment_figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return to_png(fig)

@@ -3,16 +3,15 @@
 :class:`~bayescale.report.context.Context` gathers a fit's arrays once (inputs, compute
 ``C = k N D``, point estimate, draws, noise model); each ``*_section`` function computes what
 its section shows through the public APIs (:func:`~bayescale.predict.predictive`,
-:func:`~bayescale.predict.allocate`, :func:`~bayescale.commands.allocation_dict`,
-:func:`~bayescale.commands.critique_dict`, :func:`~bayescale.uncertainty.draws_summary`), draws
+:func:`~bayescale.predict.allocate`, :mod:`bayescale.results.summaries`,
+:func:`~bayescale.results.records.draws_summary`), draws
 its figures (:mod:`bayescale.report.figures`, :mod:`bayescale.report.assessment_figures`) and
 returns a :class:`~bayescale.report.render.Body`.
 
 This module has the sections on the data and the fit: ``fit``, ``residuals`` and
 ``parameters``. The sections that assess the fit - ``allocation``, ``diagnostics`` and
 ``critique`` - are in :mod:`bayescale.report.assessment`; the summary and the reproducibility
-checklist in :mod:`bayescale.report.summary`. The context and the assessment sections are
-re-exported here.
+checklist in :mod:`bayescale.report.headline`.
 """
 
 from __future__ import annotations
@@ -21,22 +20,16 @@ import math
 
 import numpy as np
 
+from bayescale.laws.spec import derived_values, to_natural
+from bayescale.predict.allocation import allocate
+from bayescale.predict.posterior import predict_log_loss, predictive
 from bayescale.report import figures as F
-from bayescale.report.assessment import (  # noqa: F401 - re-exported
-    allocation_section,
-    critique_section,
-    diagnostic_messages,
-    diagnostics_section,
-)
-from bayescale.report.context import (  # noqa: F401 - re-exported
-    MAX_CURVE_DRAWS,
-    PLUG_IN_DRAWS,
-    PREDICTIVE_SEED,
-    Context,
-)
+from bayescale.report import style as S
+from bayescale.report.context import PREDICTIVE_SEED, Context
 from bayescale.report.render import Body, Callout, FigureRef, Para, TableRef, frame
+from bayescale.results.records import derived_draws, draws_summary, natural_draws
 
-_LABELS = {"N": F.LABEL_N, "D": F.LABEL_D, "C": F.LABEL_C, "step": "training step"}
+_LABELS = {"N": S.LABEL_N, "D": S.LABEL_D, "C": S.LABEL_C, "step": "training step"}
 
 
 def _isoflop_budgets(C: np.ndarray, max_curves: int = 5) -> list[float]:
@@ -77,8 +70,6 @@ def fit_section(ctx: Context) -> Body:
         grid = np.logspace(
             math.log10(c_lo / 3), math.log10(max(c_hi * 3, max(ctx.budgets) * 1.5)), 90
         )
-        from bayescale.predict import allocate
-
         opt = allocate(ctx.law, ctx.theta_hat, grid, flops_per_token=ctx.k)
         point, mean, new = ctx.bands({"N": opt.N_opt[0], "D": opt.D_opt[0]})
         ctx.figures["fit_compute"] = F.compute_figure(
@@ -154,13 +145,11 @@ def fit_section(ctx: Context) -> Body:
 
 def residuals_section(ctx: Context) -> Body:
     """Residuals against each input, and the posterior predictive check."""
-    from bayescale.predict import predict_log_loss, predictive
-
     body = Body()
     r = np.log(ctx.loss) - predict_log_loss(ctx.law, ctx.theta_hat, ctx.x)[0]
     if ctx.nd:
-        panels = [(F.LABEL_N, ctx.x["N"]), (F.LABEL_D, ctx.x["D"]), (F.LABEL_C, ctx.C)]
-        xs, xlabel = ctx.C, F.LABEL_C
+        panels = [(S.LABEL_N, ctx.x["N"]), (S.LABEL_D, ctx.x["D"]), (S.LABEL_C, ctx.C)]
+        xs, xlabel = ctx.C, S.LABEL_C
     else:
         xs, xlabel = ctx.x["x"], _LABELS.get(ctx.xvar, "x")
         panels = [(xlabel, xs)]
@@ -245,15 +234,10 @@ _NEEDS_DRAWS = (
 
 def parameters_section(ctx: Context, published: dict | None, published_label: str) -> Body:
     """Parameter distributions (natural space) and their summary table."""
-    from bayescale.uncertainty import derived_draws, draws_summary, natural_draws
-
     body = Body()
     point = dict(ctx.fit.params)
-    if "log_sigma" in point:
-        point["sigma"] = math.exp(point.pop("log_sigma"))
-    if "alpha" in point and "beta" in point:
-        point["a"] = point["beta"] / (point["alpha"] + point["beta"])
-        point["b"] = point["alpha"] / (point["alpha"] + point["beta"])
+    nat_hat = to_natural(ctx.law, ctx.theta_hat[: ctx.law.n_params])
+    point.update({k: float(v) for k, v in derived_values(ctx.law, nat_hat).items()})
     if ctx.flat is None:
         ctx.tables["parameters"] = frame(
             [{"parameter": k, "point": v} for k, v in point.items()], "parameter"
@@ -290,7 +274,7 @@ def parameters_section(ctx: Context, published: dict | None, published_label: st
         ),
         TableRef("parameters", f"Parameters over {s['n_draws']:,} {what} (natural space)"),
     )
-    if "a" in samples:
+    if ctx.law.derived_names == ("a", "b"):
         body.add(
             Para(
                 "a = beta/(alpha+beta) and b = alpha/(alpha+beta) are the exponents of the "

@@ -1,0 +1,179 @@
+"""Commands on a saved fit directory: ``report``, ``allocate`` and ``critique``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bayescale.predict.references import get_reference
+from bayescale.report.build import DEFAULT_BUDGETS, write_report
+from bayescale.results.store import load_fit
+from bayescale.results.summaries import allocation_summary, critique_summary
+
+EXAMPLES_ALLOCATE = """examples:
+  bayescale fit example:chinchilla --drop-top-losses 5 --method bootstrap --out fit_dir
+  bayescale allocate fit_dir --compute 5.88e23 --compute 1e25
+"""
+EXAMPLES_CRITIQUE = """examples:
+  bayescale fit example:chinchilla --drop-top-losses 5 --method bootstrap --out fit_dir
+  bayescale critique fit_dir --against hoffmann2022 --budget 5.88e23
+"""
+
+
+def add_saved_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``report``, ``allocate`` and ``critique`` on the CLI's subparsers."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "report",
+        help="write a self-contained posterior report (HTML or markdown) of a saved fit",
+        description="Write a posterior report for a planning meeting: the data and the fitted "
+        "law with mean and new-run bands, residuals, parameters, compute-optimal allocation, "
+        "diagnostics, the critique (with --against) and a reproducibility checklist.",
+        epilog="examples:\n  bayescale report fit_dir --out report.html --against hoffmann2022"
+        "\n  bayescale report fit_dir --out report.md --format md --budget 1e24\n",
+        formatter_class=fmt,
+    )
+    p.add_argument("fit_dir", help="directory written by `bayescale fit --out`")
+    p.add_argument("--out", default="report.html", help="output file (default report.html)")
+    p.add_argument(
+        "--format",
+        choices=["html", "md"],
+        default=None,
+        help="html (one self-contained file) or md (markdown + PNGs); default from "
+        "the --out suffix",
+    )
+    p.add_argument("--against", help="published reference for the critique section")
+    p.add_argument(
+        "--budget",
+        type=float,
+        action="append",
+        metavar="FLOPS",
+        help="budgets for the allocation table (repeatable)",
+    )
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser(
+        "allocate",
+        help="compute-optimal N*, D*, D/N at budgets, from a saved fit's draws",
+        description="Compute-optimal allocation (N*, D*, tokens per parameter, loss) at compute "
+        "budgets, with intervals over the fit's bootstrap or NUTS draws.",
+        epilog=EXAMPLES_ALLOCATE,
+        formatter_class=fmt,
+    )
+    p.add_argument("fit_dir", help="directory written by `bayescale fit --out`")
+    p.add_argument(
+        "--compute",
+        type=float,
+        action="append",
+        required=True,
+        metavar="FLOPS",
+        help="training compute budget C in FLOPs (repeatable)",
+    )
+    p.add_argument(
+        "--flops-per-token",
+        type=float,
+        default=None,
+        help="k in C = k N D (default: the fit's, usually 6)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_allocate)
+
+    p = sub.add_parser(
+        "critique",
+        help="test published parameters against a saved fit's draws",
+        description="Interval critique (Besiroglu et al. 2024): Wald and likelihood-ratio tests "
+        "of published parameters, per-parameter t-tests, their allocation at budgets, and how "
+        "many runs a claimed interval width would need.",
+        epilog=EXAMPLES_CRITIQUE,
+        formatter_class=fmt,
+    )
+    p.add_argument("fit_dir", help="directory written by `bayescale fit --method ... --out`")
+    p.add_argument(
+        "--against",
+        default="hoffmann2022",
+        help="published reference (hoffmann2022, hoffmann2022_unrounded, ...)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        action="append",
+        metavar="FLOPS",
+        help="budgets for the allocation comparison (default 5.88e23)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_critique)
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    """``bayescale allocate``."""
+    fit = load_fit(args.fit_dir)
+    k = args.flops_per_token or fit.data.flops_per_token
+    out = allocation_summary(fit, args.compute, k)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(
+        f"compute-optimal allocation, law {out['law']} ({out['method']}), C = {k:g} N D"
+        + (f", intervals over {out['draws']} draws (5% / 50% / 95%)" if out["draws"] else "")
+    )
+    for row in out["budgets"]:
+        print(f"  C = {row['compute']:.3g} FLOPs")
+        for key, label in (
+            ("N_opt", "N*"),
+            ("D_opt", "D*"),
+            ("tokens_per_param", "D*/N*"),
+            ("loss_opt", "loss"),
+        ):
+            v = row[key]
+            band = f"  [{v['q05']:.4g}, {v['q50']:.4g}, {v['q95']:.4g}]" if "q05" in v else ""
+            print(f"    {label:>7} = {v['point']:.4g}{band}")
+    for n in out["notes"]:
+        print(f"  note: {n}")
+    return 0
+
+
+def cmd_critique(args: argparse.Namespace) -> int:
+    """``bayescale critique``."""
+    out = critique_summary(load_fit(args.fit_dir), args.against, args.budget or [5.88e23])
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(
+        f"critique of {out['reference']} against the refit ({out['n_points']} points, "
+        f"{out['n_draws']} draws)"
+    )
+    print(f"  Wald chi2({out['wald_df']}) = {out['wald_chi2']:.1f}, p = {out['wald_p']:.2g}")
+    print(f"  likelihood ratio = {out['lr_stat']:.1f} (df {out['lr_df']}), p = {out['lr_p']:.2g}")
+    for name, t in out["tests"].items():
+        print(
+            f"  {name:>6}: refit {t['estimate']:.4g} (se {t['se']:.3g}) vs published "
+            f"{t['reference']:.4g}, t = {t['t']:.2f}, p = {t['p']:.2g}"
+        )
+    for q, r in out["runs_needed"].items():
+        print(
+            f"  runs needed for the claimed interval on {q} (width {r['claimed_width']:.3g}): "
+            f"{r['delta_method']:,.0f} (delta method), {r['bootstrap']:,.0f} (draws)"
+        )
+    for c, a in out["allocation"].items():
+        print(
+            f"  at C = {float(c):.3g}: D/N refit {a['fit']['tokens_per_param']['point']:.1f}, "
+            f"published {a['reference']['tokens_per_param']:.1f}"
+        )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``bayescale report``."""
+    fmt = args.format or ("md" if str(args.out).endswith(".md") else "html")
+    fit = load_fit(args.fit_dir)
+    if args.against:
+        get_reference(args.against)  # unknown name: exit 2 before any work
+    path = write_report(
+        fit,
+        args.out,
+        format=fmt,
+        against=args.against,
+        budgets=tuple(args.budget or DEFAULT_BUDGETS),
+        command=args.command_line,
+    )
+    print(f"wrote {path}")
+    return 0

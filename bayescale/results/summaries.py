@@ -1,0 +1,212 @@
+"""What is said about records: allocation and critique summaries, diagnostics, per-curve
+tables, and the one JSON cleaner.
+
+The command line, the report and the replication all read these functions; none of them
+computes a summary of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from bayescale.data.io import DataError
+from bayescale.data.preparation import as_data
+from bayescale.laws.spec import to_natural
+from bayescale.likelihood import Noise, natural_names, params
+from bayescale.predict.allocation import allocate
+from bayescale.predict.criticism import critique
+from bayescale.predict.posterior import summarise
+from bayescale.predict.references import get_reference
+from bayescale.results.records import BatchFit, Fit
+
+QUANTILES = (0.05, 0.5, 0.95)
+
+
+def to_json(obj: object) -> object:
+    """``obj`` with numpy values as Python ones and non-finite floats as ``None`` (for JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_json(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
+def allocation_summary(fit: Fit, compute: Sequence[float], flops_per_token: float) -> dict:
+    """Compute-optimal allocation of a fit at budgets: point values plus summaries of its draws.
+
+    Parameters
+    ----------
+    fit
+        A fit of a law of ``N`` and ``D``, with or without draws.
+    compute
+        Budgets in FLOPs.
+    flops_per_token
+        ``k`` in ``C = k N D``.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``law``, ``method``, ``flops_per_token``, ``draws``, ``budgets`` (per budget
+        ``N_opt``, ``D_opt``, ``tokens_per_param``, ``loss_opt``: ``point`` and, with draws,
+        mean, sd and 5/50/95% quantiles), ``notes`` and, for one exponent per draw,
+        ``exponents``.
+    """
+    law = fit.law
+    compute = list(compute)
+    point = allocate(law, fit.result.theta[None], compute, flops_per_token=flops_per_token)
+    has = fit.draws is not None
+    alloc = (
+        allocate(law, fit.draws.flat(), compute, flops_per_token=flops_per_token) if has else point
+    )
+    rows = []
+    for j, c in enumerate(point.compute):
+        row = {"compute": float(c)}
+        for k in ("N_opt", "D_opt", "tokens_per_param", "loss_opt"):
+            row[k] = {"point": float(getattr(point, k)[0, j])}
+            if has:
+                row[k].update(summarise(getattr(alloc, k)[:, j]))
+        rows.append(row)
+    notes = []
+    if point.method == "numerical":
+        notes.append(
+            f"law {law.name!r} has no closed-form allocation; N* was found numerically "
+            "by minimising the loss along each budget"
+        )
+    if not has:
+        notes.append(
+            "this fit has no draws: point values only; rerun `bayescale fit` with "
+            "--method bootstrap or nuts for intervals"
+        )
+    out = {
+        "law": law.name,
+        "method": point.method,
+        "flops_per_token": flops_per_token,
+        "draws": fit.draws.method if has else None,
+        "budgets": rows,
+        "notes": notes,
+    }
+    if point.a.ndim == 1:
+        out["exponents"] = {"a": {"point": float(point.a[0])}, "b": {"point": float(point.b[0])}}
+        if has:
+            out["exponents"]["a"].update(summarise(alloc.a))
+            out["exponents"]["b"].update(summarise(alloc.b))
+    return out
+
+
+def critique_summary(fit: Fit, against: str, budgets: Sequence[float]) -> dict:
+    """Run :func:`bayescale.critique` on a fit with draws; JSON-ready.
+
+    Raises
+    ------
+    DataError
+        If the fit has no draws or no noise model.
+    KeyError
+        On an unknown reference.
+    """
+    ref = get_reference(against)
+    if fit.draws is None:
+        raise DataError(
+            "critique needs draws, and this fit has none: rerun `bayescale fit ... "
+            "--method bootstrap --out DIR` (or --method nuts)"
+        )
+    if not isinstance(fit.objective, Noise):
+        raise DataError(
+            "critique needs a fit with a noise model (the likelihood-ratio test "
+            "compares likelihoods); refit with --noise huber or --method bootstrap"
+        )
+    c = critique(
+        fit.law,
+        as_data(fit.data),
+        fit.objective,
+        fit.result.theta,
+        fit.draws.flat(),
+        ref,
+        budgets=list(budgets),
+        flops_per_token=fit.data.flops_per_token,
+    )
+    return to_json(c._asdict())
+
+
+def diagnostic_messages(fit: Fit, ppc_coverage: float | None = None) -> tuple[list, list]:
+    """``(failures, cautions)``: failed diagnostics and softer warnings, in plain language.
+
+    Parameters
+    ----------
+    fit
+        The fit (and its draws, whose warnings are failures).
+    ppc_coverage
+        Share of runs inside their 90% new-run interval, when known.
+    """
+    fail, caution = [], []
+    status = np.asarray(fit.result.start_status)
+    near = int(fit.result.n_near_best)
+    if fit.status != "converged":
+        fail.append(
+            f"The point fit's best start stopped with status '{fit.status}' ({fit.message}): "
+            "the optimum is not certified; rerun with more steps or more starts."
+        )
+    if status.size > 1 and near < 2:
+        caution.append(
+            f"Only {near} of {status.size} starts reached the best objective (within "
+            "1e-6): the optimum rests on one start; rerun with more starts to confirm it."
+        )
+    if fit.draws is not None:
+        fail.extend(fit.draws.warnings)
+    if ppc_coverage is not None and ppc_coverage < 0.8:
+        caution.append(
+            f"Only {100 * ppc_coverage:.0f}% of runs fall inside their 90% new-run interval."
+        )
+    return fail, caution
+
+
+def curve_summary_table(
+    fit: BatchFit, theta: np.ndarray, extra: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Per-curve table: the fit's table plus draw summaries of every natural parameter.
+
+    Parameters
+    ----------
+    fit
+        The batch fit.
+    theta
+        Fit-space draws ``(curve, chain, draw, P + 1)``.
+    extra
+        Further per-curve columns (diagnostics), appended in order.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    specs = params(fit.law, fit.objective)
+    flat = theta.reshape(theta.shape[0], -1, theta.shape[-1])
+    nat = to_natural(specs, flat)
+    names = natural_names(fit.law, fit.objective)
+    table = fit.table.drop(columns=["n_near_best", "grad_norm"]).copy()
+    ok = np.any(np.all(np.isfinite(nat), axis=-1), axis=1)
+    cols: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        v = nat[..., j]
+        mean = np.full(len(v), np.nan)
+        sd = np.full(len(v), np.nan)
+        qs = np.full((len(QUANTILES), len(v)), np.nan)
+        if ok.any():
+            mean[ok] = np.nanmean(v[ok], axis=1)
+            sd[ok] = np.nanstd(v[ok], axis=1, ddof=1)
+            qs[:, ok] = np.nanquantile(v[ok], QUANTILES, axis=1)
+        cols[f"{name}_mean"], cols[f"{name}_sd"] = mean, sd
+        for q, row in zip(QUANTILES, qs, strict=True):
+            cols[f"{name}_q{round(100 * q):02d}"] = row
+    table = pd.concat([table, pd.DataFrame(cols, index=table.index)], axis=1)
+    for k, v in extra.items():
+        table[k] = v
+    return table
