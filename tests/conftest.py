@@ -7,13 +7,20 @@
 * :func:`epoch_bootstrap` - Besiroglu et al.'s set-up (the MLE-Huber fit of the 240 bundled
   points and a 4,000-resample bootstrap, seed 42), computed once per test run: the first
   pytest-xdist worker that needs it computes and saves it; the others wait on a file lock and
-  load the saved fit (an exact round trip).
+  load the saved fit (an exact round trip);
+* :func:`replication` - ``bayescale replicate chinchilla`` at small settings
+  (:data:`REPLICATION_ARGS`), run once per test run the same way; the CLI, replication and
+  report tests read its folder. The notebooks run at the same sizes, so their compiled
+  programs come from the persistent compilation cache below.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import jax
@@ -22,6 +29,7 @@ import pandas as pd
 import pytest
 
 import bayescale as bs
+from bayescale.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -35,9 +43,9 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
 CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / f"bayescale-jax-cache-{RUN_ID}"
 os.environ["JAX_COMPILATION_CACHE_DIR"] = str(CACHE)
-os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 jax.config.update("jax_compilation_cache_dir", str(CACHE))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 def shared_path(*parts: str) -> Path:
@@ -71,22 +79,56 @@ def epoch_mle() -> bs.Fit:
     )
 
 
+def run_root(factory: pytest.TempPathFactory) -> Path:
+    """The directory shared by every worker of this test run."""
+    # Under pytest-xdist every worker's basetemp sits in one run directory; without it, the
+    # basetemp itself is the run's (its parent holds earlier runs, whose results may be stale).
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` shared by the workers of a run."""
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def epoch_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> tuple[bs.Fit, bs.Draws]:
     """``(fit, draws)``: the MLE-Huber fit and its 4,000-resample bootstrap (seed 42), computed
     once per test run and shared by every worker through a saved fit directory."""
-    # Under pytest-xdist every worker's basetemp sits in one run directory; without it, the
-    # basetemp itself is the run's (its parent holds earlier runs, whose draws may be stale).
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = run_root(tmp_path_factory)
     saved = root / "epoch_bootstrap"
-    with open(root / "epoch_bootstrap.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (saved / "draws.npz").is_file():
-                fit = epoch_mle()
-                bs.save_fit(fit._replace(draws=bs.bootstrap(fit, 4000, seed=42)), saved)
-            loaded = bs.load_fit(saved)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with run_lock(root / "epoch_bootstrap.lock"):
+        if not (saved / "draws.npz").is_file():
+            fit = epoch_mle()
+            bs.save_fit(fit._replace(draws=bs.bootstrap(fit, 4000, seed=42)), saved)
+        loaded = bs.load_fit(saved)
     return loaded._replace(draws=None), loaded.draws
+
+
+#: ``bayescale replicate chinchilla`` options of the shared small run (the full run is timed in
+#: the README): 100 resamples, NUTS 2 x 50 + 50 (seed 42, the command's default).
+REPLICATION_ARGS = ("--resamples", "100", "--chains", "2", "--warmup", "50", "--draws", "50")
+
+
+@pytest.fixture(scope="session")
+def replication(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    """``(out, exit code, stdout)`` of ``bayescale replicate chinchilla`` at small settings,
+    run in-process once per test run and shared by every worker (file lock)."""
+    root = run_root(tmp_path_factory)
+    out, record = root / "replication", root / "replication.stdout"
+    with run_lock(root / "replication.lock"):
+        if not record.is_file():
+            args = ["replicate", "chinchilla", "--out", str(out), *REPLICATION_ARGS]
+            stdout = io.StringIO()
+            with contextlib.redirect_stdout(stdout):
+                code = main([*args, "--no-progress"])
+            record.write_text(f"{code}\n{stdout.getvalue()}")
+        code, text = record.read_text().split("\n", 1)
+    return out, int(code), text

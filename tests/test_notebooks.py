@@ -43,7 +43,9 @@ def test_notebooks_are_listed_clean_and_use_the_flat_api() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
-def test_notebook_runs(name: str, tmp_path) -> None:
+def test_notebook_runs(name: str, tmp_path, replication) -> None:
+    """``replication`` (tests/conftest.py) is requested only so that the persistent
+    compilation cache holds the programs notebook 01 runs at the same sizes."""
     script = tmp_path / "nb.py"
     script.write_text(_code(name)[1])
     env = {**os.environ, "BAYESCALE_NOTEBOOK_SIZE": "test", "MPLBACKEND": "Agg"}

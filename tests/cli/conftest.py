@@ -1,4 +1,5 @@
-"""Fixtures of the command-line tests: the tables the commands read and one replication run.
+"""Fixtures of the command-line tests: the tables the commands read (the replication run they
+share is ``tests/conftest.py``'s ``replication``).
 
 Every command runs in-process through :func:`bayescale.cli.main`, so the compiled fitters and
 samplers are shared between tests of a worker.
@@ -44,16 +45,3 @@ def curve_csv(tmp_path_factory) -> tuple[Path, np.ndarray]:
     path = tmp_path_factory.mktemp("extrapolate_cli") / "curve.csv"
     pd.DataFrame({"step": step, "loss": loss}).to_csv(path, index=False)
     return path, step
-
-
-@pytest.fixture(scope="session")
-def replication(tmp_path_factory) -> tuple[Path, int, str]:
-    """``bayescale replicate chinchilla`` at small settings (100 resamples, NUTS 2 x 50 + 50;
-    the full run is timed in the README): ``(out, exit code, stdout)``."""
-    out = tmp_path_factory.mktemp("rep") / "replication"
-    args = ["replicate", "chinchilla", "--out", str(out), "--resamples", "100"]
-    args += ["--chains", "2", "--warmup", "50", "--draws", "50", "--no-progress"]
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = main(args)
-    return out, code, stdout.getvalue()

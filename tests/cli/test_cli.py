@@ -73,7 +73,8 @@ def test_laws_lists_builtins(capsys) -> None:
 # ----------------------------------------------------------------------------- fit
 
 
-def test_fit_json_is_the_epoch_replication(tmp_path, capsys) -> None:
+def test_fit_json_is_the_epoch_replication(tmp_path, capsys, replication) -> None:
+    """(``replication`` is requested first so that this worker compiles the grid fit once.)"""
     args = ["fit", "example:chinchilla", "--law", "chinchilla", "--drop-top-losses", "5"]
     args += ["--starts", "hoffmann"]
     code, out, err = run(capsys, *args, "--json", "--out", str(tmp_path / "fit"))

@@ -1,8 +1,9 @@
-"""Fixtures of the report tests: small fits of the bundled Chinchilla data, built once.
+"""Fixtures of the report tests: small fits of the bundled Chinchilla data, built once per run.
 
-The MLE-Huber fit from 64 random starts, a 200-resample bootstrap and NUTS with 2 chains x 150
-warmup x 150 draws (too short to pass its diagnostics, which exercises the warnings), and a
-summed-Huber fit without a noise model.
+They are the saved fits of the shared small replication (tests/conftest.py): the MLE-Huber fit
+from Hoffmann's grid, its 100-resample bootstrap and NUTS with 2 chains x 50 warmup x 50 draws
+(too short to pass its diagnostics, which exercises the warnings), and the summed-Huber grid
+fit without a noise model.
 """
 
 from __future__ import annotations
@@ -21,16 +22,16 @@ def report_command() -> str:
 
 
 @pytest.fixture(scope="session")
-def fits() -> dict[str, bs.Fit]:
-    """``mle`` (no draws), ``boot`` and ``nuts`` (its draws) and ``loss`` (summed Huber)."""
-    kw = {"starts": 64, "seed": 1, "drop_top_losses": 5}
-    mle = bs.fit("example:chinchilla", "chinchilla", loss=bs.Noise("huber", 1e-3), **kw)
-    cfg = bs.NutsConfig(num_chains=2, num_warmup=150, num_samples=150, seed=0)
+def fits(replication) -> dict[str, bs.Fit]:
+    """``mle`` (no draws), ``boot`` and ``nuts`` (its draws) and ``loss`` (summed Huber), loaded
+    from the shared small replication (tests/conftest.py)."""
+    out = replication[0]
+    boot = bs.load_fit(out / "bootstrap")
     return {
-        "mle": mle,
-        "boot": mle._replace(draws=bs.bootstrap(mle, 200, seed=0)),
-        "nuts": mle._replace(draws=bs.nuts(mle, cfg)),
-        "loss": bs.fit("example:chinchilla", "chinchilla", **kw),
+        "mle": boot._replace(draws=None),
+        "boot": boot,
+        "nuts": bs.load_fit(out / "nuts"),
+        "loss": bs.load_fit(out / "grid"),
     }
 
 

@@ -1,5 +1,6 @@
-"""The main job, :func:`bayescale.replicate`, in-process at small settings (100 resamples, NUTS
-2 x 50 + 50; the full run is timed in the README): every file is written, the summary and its
+"""The main job, :func:`bayescale.replicate`, at small settings (100 resamples, NUTS 2 x 50 + 50;
+the full run is timed in the README; the run is the shared ``replication`` of tests/conftest.py,
+made through the command line): every file is written, the summary and its
 five plain lines carry Epoch AI's replication, and the report has every section with figures.
 The ``bayescale replicate`` command is tested in tests/cli/test_cli.py.
 """
@@ -17,9 +18,8 @@ import numpy as np
 import pytest
 
 import bayescale as bs
-from bayescale.workflows.replication import ReplicationSettings, summary_lines
+from bayescale.workflows.replication import summary_lines
 
-SETTINGS = ReplicationSettings(resamples=100, chains=2, warmup=50, draws=50)
 SECTIONS = (
     "summary",
     "fit",
@@ -33,21 +33,21 @@ SECTIONS = (
 
 
 @pytest.fixture(scope="module")
-def replication(tmp_path_factory) -> tuple[Path, dict, list[str]]:
-    """``(out, summary, logged lines)`` of one small replication."""
-    out = tmp_path_factory.mktemp("replication") / "out"
-    log: list[str] = []
-    summary = bs.replicate("chinchilla", out, SETTINGS, log=log.append, command="test command")
-    return out, summary, log
+def replicated(replication) -> tuple[Path, dict, list[str]]:
+    """``(out, summary, logged lines)`` of the shared small replication (tests/conftest.py),
+    which ``bayescale replicate`` ran through :func:`bayescale.replicate`."""
+    out, code, stdout = replication
+    assert code == 0, stdout
+    summary = json.loads((out / "summary.json").read_text())
+    return out, summary, [line for line in stdout.splitlines() if line.startswith("[")]
 
 
-def test_every_file_is_written(replication) -> None:
-    out, summary, log = replication
+def test_every_file_is_written(replicated) -> None:
+    out, summary, log = replicated
     for d in ("grid", "bootstrap", "nuts"):
         assert {"fit.json", "arrays.npz", "starts.csv"} <= {p.name for p in (out / d).iterdir()}
     assert (out / "bootstrap" / "draws.npz").is_file() and (out / "nuts" / "posterior.nc").is_file()
     assert not (out / "grid" / "draws.npz").exists()
-    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
     assert [line[:5] for line in log] == ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"]
     assert "100 bootstrap refits" in log[1] and "NUTS 2 x 50 + 50" in log[2]
     # the saved fits load back with their draws
@@ -56,8 +56,8 @@ def test_every_file_is_written(replication) -> None:
     assert bs.load_fit(out / "grid").draws is None
 
 
-def test_summary_is_epochs_replication(replication) -> None:
-    out, s, _ = replication
+def test_summary_is_epochs_replication(replicated) -> None:
+    out, s, _ = replicated
     g = s["grid_fit"]
     # Epoch AI's refit: E 1.8172, A 477.8, B 2143.9, alpha 0.3473, beta 0.3672
     assert round(g["E"], 4) == 1.8172 and round(g["alpha"], 4) == 0.3473
@@ -80,12 +80,12 @@ def test_summary_is_epochs_replication(replication) -> None:
     assert lines[4].startswith("Hoffmann's parameters are rejected: Wald chi2(5) = ")
 
 
-def test_report_has_every_section_and_figure(replication) -> None:
-    out, _, _ = replication
+def test_report_has_every_section_and_figure(replicated) -> None:
+    out, _, _ = replicated
     html = (out / "report.html").read_text()
     for sec in SECTIONS:
         assert f'id="{sec}"' in html, sec
-    assert "test command" in html
+    assert f"bayescale replicate chinchilla --out {out}" in html
     imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(imgs) >= 7
     for b64 in imgs:
