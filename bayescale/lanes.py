@@ -185,3 +185,96 @@ def run_in_chunks(
         if progress is not None:
             progress(real)
     return jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *parts)
+
+
+# ----------------------------------------------------------------------------- resource plans
+
+#: Share of the available memory one run may plan to use.
+MEMORY_FRACTION = 0.8
+
+
+class ResourceError(ValueError):
+    """A run that would need more memory than is available, refused before it starts."""
+
+
+def gigabytes(n: float) -> str:
+    """``n`` bytes as a short human figure (``"1.2 GB"``, ``"340 MB"``)."""
+    if n >= 1e12:
+        return f"{n / 1e12:.3g} TB"
+    return f"{n / 1e9:.3g} GB" if n >= 1e9 else f"{n / 1e6:.3g} MB"
+
+
+def round_down(n: int) -> int:
+    """``n`` rounded down to two significant figures (``2500555 -> 2500000``)."""
+    if n < 100:
+        return int(n)
+    unit = 10 ** (len(str(int(n))) - 2)
+    return int(n) // unit * unit
+
+
+def fit_bytes(n_starts: int, n_points: int, n_params: int) -> float:
+    """Peak bytes of a multi-start fit of one curve: every start's residuals and BFGS state
+    (the :data:`BYTES_FACTOR` measured per start x point, plus ``P x P`` per start)."""
+    per_start = 8.0 * (BYTES_FACTOR * max(1, n_points) + 4 * n_params**2 + 32 * n_params)
+    return max(1, n_starts) * per_start
+
+
+def bootstrap_bytes(
+    n_resamples: int, n_points: int, n_params: int, lanes: int = 1000, n_starts: int = 1
+) -> tuple[float, float]:
+    """``(fixed, per_resample)`` bytes of a bootstrap of one curve: the compiled chunk of
+    ``lanes`` refits, then per resample its counts on the host and its draws."""
+    fixed = min(lanes, max(1, n_resamples)) * fit_bytes(n_starts, n_points, n_params)
+    return fixed, 8.0 * (max(1, n_points) + 4 * n_params + 4)
+
+
+def nuts_bytes(n_points: int, n_params: int) -> float:
+    """Bytes per kept draw of one chain: the draws, their statistics, and the pointwise
+    log-likelihood and predictions kept for LOO and the report."""
+    return 8.0 * (3 * n_params + 3 * max(1, n_points) + 16)
+
+
+def require_memory(
+    need: float,
+    what: str,
+    option: str,
+    per_unit: float,
+    fixed: float = 0.0,
+    memory: tuple[int, bool] | None = None,
+) -> None:
+    """Refuse a run whose memory estimate exceeds :data:`MEMORY_FRACTION` of what is free.
+
+    Parameters
+    ----------
+    need
+        Estimated peak bytes.
+    what
+        The run, for the message (e.g. ``"--starts 50000000 on 240 points"``).
+    option
+        The setting that scales the run, named in the suggestion (e.g. ``"--starts"``).
+    per_unit, fixed
+        Bytes per unit of ``option`` and bytes that do not depend on it, to say how many
+        units fit.
+    memory
+        ``(bytes, per_device)`` as from :func:`available_memory` (queried when ``None``).
+
+    Raises
+    ------
+    ResourceError
+        With one sentence: the estimate, the limit, and a setting that fits.
+    """
+    free, per_device = available_memory() if memory is None else memory
+    limit = MEMORY_FRACTION * free
+    if need <= limit:
+        return
+    fits = round_down(int(max(0.0, limit - fixed) // max(per_unit, 1.0)))
+    where = "on the accelerator" if per_device else "in the memory available"
+    advice = (
+        f"use {option} {fits} or fewer"
+        if fits >= 1
+        else "even 1 does not fit; use a machine with more memory"
+    )
+    raise ResourceError(
+        f"{what} needs ~{gigabytes(need)} of memory; at most {gigabytes(limit)} fit {where} "
+        f"({gigabytes(free)} free): {advice}"
+    )

@@ -35,7 +35,8 @@ MESSAGES = {
     SCREENED: "stopped after the exploration steps; other starts were better",
     FAILED: "the solver reported a failure",
     TOO_FEW_POINTS: "fewer points than parameters (after filters); not fitted",
-    CONSTANT_LOSS: "every point has the same loss, so the law is not identified; not fitted",
+    CONSTANT_LOSS: "every point has the same loss, so the law is not identified (a curve of a "
+    "batch is not fitted; a single fit's parameters mean nothing)",
 }
 
 #: Sampler status codes of a batched posterior, index -> name (:data:`NOT_SAMPLED` last).

@@ -8,6 +8,9 @@
   points and a 4,000-resample bootstrap, seed 42), computed once per test run: the first
   pytest-xdist worker that needs it computes and saves it; the others wait on a file lock and
   load the saved fit (an exact round trip);
+* :func:`epoch_protocol` - the same fit bootstrapped by Epoch's own protocol
+  (``--protocol besiroglu2024``: their resamples, Huber-loss refits from Hoffmann's values)
+  through the command line, once per test run the same way;
 * :func:`replication` - ``bayescale replicate chinchilla`` at small settings
   (:data:`REPLICATION_ARGS`), run once per test run the same way; the CLI, replication and
   report tests read its folder. The notebooks run at the same sizes, so their compiled
@@ -110,6 +113,30 @@ def epoch_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> tuple[bs.Fit, b
             bs.save_fit(fit._replace(draws=bs.bootstrap(fit, 4000, seed=42)), saved)
         loaded = bs.load_fit(saved)
     return loaded._replace(draws=None), loaded.draws
+
+
+#: ``bayescale fit`` arguments of Epoch AI's bootstrap protocol on the 240 bundled points.
+EPOCH_PROTOCOL_ARGS = (
+    "fit", "example:chinchilla", "--law", "chinchilla", "--drop-top-losses", "5",
+    "--method", "bootstrap", "--protocol", "besiroglu2024",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def epoch_protocol(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory written by ``bayescale fit ... --method bootstrap --protocol
+    besiroglu2024 --out DIR`` (:data:`EPOCH_PROTOCOL_ARGS`: the MLE-Huber fit and Epoch's
+    4,000 Huber-loss refits), run in-process once per test run and shared by every worker
+    (file lock)."""
+    root = run_root(tmp_path_factory)
+    saved = root / "epoch_protocol"
+    with run_lock(root / "epoch_protocol.lock"):
+        if not (saved / "draws.npz").is_file():
+            stdout = io.StringIO()
+            with contextlib.redirect_stdout(stdout):
+                code = main([*EPOCH_PROTOCOL_ARGS, "--out", str(saved), "--no-progress"])
+            assert code == 0, stdout.getvalue()
+    return saved
 
 
 #: ``bayescale replicate chinchilla`` options of the shared small run (the full run is timed in

@@ -56,3 +56,26 @@ def chinchilla_curves(n: int, rng: np.random.Generator, lengths=(12, 30)) -> pd.
         )
         frames.append(pd.DataFrame({"run": g, "N": big_n, "D": d, "loss": loss}))
     return pd.concat(frames, ignore_index=True)
+
+
+def bent_curves(n: int, rng: np.random.Generator, n_points: int = 24) -> pd.DataFrame:
+    """``n`` curves (group ``run``) from a smoothly broken power law (Caballero et al.), for
+    fitting with ``power``: a law other than the one that made them. One x grid, 1e6 to 1e10."""
+    frames = []
+    x = np.geomspace(1e6, 1e10, n_points)
+    for g in range(n):
+        a, b = 1.7 * np.exp(rng.normal(0, 0.1)), 60 * np.exp(rng.normal(0, 0.3))
+        d1, c1 = 10 ** rng.uniform(7.5, 9.5), rng.uniform(-0.15, 0.2)
+        y = a + b * x**-0.25 * (1 + (x / d1) ** 2) ** (-c1 / 2)
+        loss = y * np.exp(rng.normal(0, rng.uniform(0.005, 0.015), n_points))
+        frames.append(pd.DataFrame({"run": g, "N": x, "loss": loss}))
+    return pd.concat(frames, ignore_index=True)
+
+
+#: A law that ignores its input (L = E): a clearly wrong law for stacking tests.
+FLAT = bs.make_law(
+    "flat",
+    lambda p, x: p["e"] + 0.0 * jnp.log(x["x"]),
+    [bs.ParamSpec("e", "E", "exp", -1.0, 2.0, ("normal", 0.5, 1.0), (0.0, 0.5, 1.0))],
+    ("x",),
+)

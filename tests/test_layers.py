@@ -8,7 +8,7 @@ bottom beside ``laws`` so that both engines can use it)::
     optimize | infer | predict | data        (siblings never import each other)
     results
     report
-    workflows
+    workflows | plot                         (plot: the public re-export of report.plotting)
     cli                                      (imported only by __main__ files)
 
 A module may import modules of its own room and of rooms below it. ``bayescale/__init__.py``
@@ -40,6 +40,7 @@ LEVELS = {
     "results": 4,
     "report": 5,
     "workflows": 6,
+    "plot": 6,
     "cli": 7,
 }
 #: Function-local imports allowed: optional heavy dependencies only.

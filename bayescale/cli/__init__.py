@@ -1,10 +1,13 @@
-"""Command line: ``bayescale fit | laws | replicate | report | allocate | critique | extrapolate |
-compare``.
+"""Command line: ``bayescale fit | laws | replicate | report | allocate | critique | predict |
+extrapolate | compare | backtest``.
 
 Exit codes: 0 success, 2 bad input (one readable line on stderr), 1 internal error (one line;
-``--debug``, accepted anywhere on the line, shows the traceback). The commands live in
-:mod:`~bayescale.cli.fitting`, :mod:`~bayescale.cli.replication`, :mod:`~bayescale.cli.saved` and
-:mod:`~bayescale.cli.evaluation`; what they share in :mod:`~bayescale.cli.options`.
+``--debug``, accepted anywhere on the line, shows the traceback), 130 / 143 interrupted by
+SIGINT / SIGTERM (one line; partial output removed); see :mod:`~bayescale.cli.guard`. The
+commands live in
+:mod:`~bayescale.cli.fitting`, :mod:`~bayescale.cli.replication`, :mod:`~bayescale.cli.saved`,
+:mod:`~bayescale.cli.prediction`, :mod:`~bayescale.cli.evaluation` and
+:mod:`~bayescale.cli.backtesting`; what they share in :mod:`~bayescale.cli.options`.
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bayescale.cli.backtesting import add_backtest_command
 from bayescale.cli.evaluation import add_evaluation_commands
 from bayescale.cli.fitting import add_fit_commands
+from bayescale.cli.guard import run_command
+from bayescale.cli.options import OneLineParser
+from bayescale.cli.prediction import add_predict_command
 from bayescale.cli.replication import add_replicate_command
 from bayescale.cli.saved import add_saved_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``bayescale`` argument parser with every command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="bayescale",
         description="Fit neural scaling laws with honest uncertainty.",
     )
@@ -30,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_fit_commands(sub)
     add_replicate_command(sub)
     add_saved_commands(sub)
+    add_predict_command(sub)
     add_evaluation_commands(sub)
+    add_backtest_command(sub)
     return parser
 
 
@@ -45,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 success, 2 bad input, 1 internal error.
+        0 success, 2 bad input, 1 internal error, 130 / 143 interrupted (SIGINT / SIGTERM).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -55,25 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    try:
-        return args.func(args)
-    except (ValueError, KeyError) as err:  # DataError and UsageError are ValueErrors
-        if debug:
-            raise
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"bayescale: error: {msg}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. `bayescale laws | head`
-        return 0
-    except Exception as err:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        print(
-            f"bayescale: internal error: {type(err).__name__}: {err} "
-            "(run with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+    return run_command(args, debug)
 
 
 __all__ = ["build_parser", "main"]

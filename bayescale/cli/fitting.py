@@ -4,33 +4,49 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 
+from bayescale.cli.checks import (
+    check_output,
+    check_resampling_columns,
+    check_resources,
+    check_uncertainty_options,
+    check_x,
+)
 from bayescale.cli.options import (
-    UsageError,
+    NOISE_SLOPE_HELP,
     add_data_options,
+    add_overwrite_option,
+    add_resampling_options,
     fit_config,
     fit_options,
+    noise_model,
     nuts_config,
+    resampling,
 )
+from bayescale.data.health import constant
 from bayescale.data.io import DataError, read_table
 from bayescale.laws.registry import get_law, list_laws
-from bayescale.likelihood import Noise
+from bayescale.likelihood import Loss
 from bayescale.optimize.multistart import FitConfig
-from bayescale.results.records import Draws, Fit
+from bayescale.results.atomic import atomic_dir
+from bayescale.results.records import BatchFit, Draws, Fit
 from bayescale.results.store import save_fit
+from bayescale.workflows.approximation import laplace
 from bayescale.workflows.fitting import fit, fit_groups
 from bayescale.workflows.uncertainty import bootstrap, bootstrap_groups, nuts, nuts_groups
 
 EXAMPLES_FIT = """examples:
   bayescale fit example:chinchilla --law chinchilla --drop-top-losses 5 --starts hoffmann --json
   bayescale fit runs.csv --law chinchilla --col N="Model Size" --col C="Training FLOP"
+  bayescale fit example:chinchilla --drop-top-losses 5 --method bootstrap --protocol besiroglu2024
   bayescale fit curve.csv --law power --x step --starts 256 --seed 1 --out fit_dir
   bayescale fit sweep.csv --law power --x C --group family --group task --out fits
   bayescale fit sweep.csv --law power --x C --group family --method nuts --draws 500 --out fits
+  bayescale fit curve.csv --law power --x C --noise-slope --method bootstrap --block-size 5
 """
 
 
@@ -59,12 +75,13 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
         help="explore: every start takes 20 BFGS steps, the best 16 run to convergence "
         "(default); full: every start runs to convergence",
     )
-    u = p.add_argument_group("uncertainty (--method bootstrap | nuts)")
+    u = p.add_argument_group("uncertainty (--method bootstrap | nuts | laplace)")
     u.add_argument(
         "--method",
         default="point",
-        choices=["point", "bootstrap", "nuts"],
-        help="point: the fit alone; bootstrap: refit resamples; nuts: NumPyro NUTS posterior",
+        choices=["point", "bootstrap", "nuts", "laplace"],
+        help="point: the fit alone; bootstrap: refit resamples; nuts: NumPyro NUTS posterior; "
+        "laplace: fast approximate normal draws at the optimum (4,000; see --robust)",
     )
     u.add_argument(
         "--noise",
@@ -72,7 +89,10 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
         help="fit by maximum likelihood under this noise model with a free scale (default for "
         "bootstrap and nuts: huber with --delta, Besiroglu et al.'s set-up)",
     )
-    u.add_argument("--resamples", type=int, default=4000, help="bootstrap resamples")
+    u.add_argument("--noise-slope", action="store_true", help=NOISE_SLOPE_HELP)
+    u.add_argument(
+        "--resamples", type=int, help="bootstrap resamples (default 4000, or the protocol's)"
+    )
     u.add_argument(
         "--boot-starts",
         type=int,
@@ -80,11 +100,31 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
         metavar="K",
         help="extra grid starts per resample besides the warm start (default 0)",
     )
-    u.add_argument("--cluster", metavar="COLUMN", help="cluster bootstrap: resample whole groups")
+    u.add_argument(
+        "--boot-objective",
+        choices=["likelihood", "loss"],
+        help="what every bootstrap resample refits: the fit's likelihood (default: the "
+        "bootstrap of the estimator the critique tests) or the summed --loss with --delta "
+        "(Besiroglu et al.'s refits; no sigma in the draws)",
+    )
+    u.add_argument(
+        "--protocol",
+        metavar="NAME",
+        help="a published bootstrap protocol: besiroglu2024 (Epoch AI: 4,000 resamples, seed "
+        "42, numpy's legacy resampling, summed-Huber refits from Hoffmann's unrounded values); "
+        "recorded in the saved fit, where `bayescale critique` reads it",
+    )
+    add_resampling_options(u)
     u.add_argument("--chains", type=int, default=4, help="NUTS chains")
     u.add_argument("--warmup", type=int, default=1000, help="NUTS warmup iterations per chain")
     u.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     u.add_argument("--target-accept", type=float, default=0.9, help="NUTS target acceptance")
+    u.add_argument(
+        "--robust",
+        action="store_true",
+        help="--method laplace: the sandwich covariance of the estimating equations (assumes "
+        "independent points) instead of the inverse Fisher information (assumes the noise model)",
+    )
     u.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument(
         "--group",
@@ -109,8 +149,10 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="write fit.json, starts.csv, arrays (and draws, posterior.nc) to DIR",
+        help="write fit.json, starts.csv, arrays (and draws, posterior.nc) to DIR (a new or "
+        "empty folder, or --overwrite); written whole or not at all",
     )
+    add_overwrite_option(p)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(
@@ -126,18 +168,28 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """``bayescale fit``."""
     config = fit_config(args)
     check_uncertainty_options(args)
+    check_x(args, [args.law])
+    check_output(args)
     if args.group:
         return cmd_fit_groups(args, config)
     t0 = time.perf_counter()
     loss = args.loss
-    if args.noise or args.method != "point":
-        loss = Noise(args.noise or "huber", args.delta)
+    if args.noise or args.noise_slope or args.method != "point":
+        loss = noise_model(args)
     table = read_table(args.data)
+    check_resampling_columns(args, table)
+    check_resources(args, [args.law], table)
     f = fit(table, args.law, loss=loss, config=config, **fit_options(args))
+    if args.method != "point" and constant(f.data.loss):
+        raise DataError(
+            f"every point has the same loss ({f.data.loss[0]:g}): the law is not identified, "
+            f"so --method {args.method} has nothing to measure; check the loss column"
+        )
     f = f._replace(draws=draws_for(args, f, table))
     summary = f.to_dict()
+    warn(summary.get("warnings", f.data.warnings))
     if args.out:
-        save_fit(f, args.out)
+        save_fit(f, args.out, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -154,10 +206,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     if f.draws is not None:
         d = summary["draws"]
-        print(
-            f"{d['method']}: {d['n_draws']} draws in {d['seconds']:.1f} s "
-            "(mean, sd, 5% / 50% / 95%)"
-        )
+        label = d["method"]
+        if d["settings"].get("approximate"):
+            label += f" ({d['settings']['covariance']}, approximate)"
+        print(f"{label}: {d['n_draws']} draws in {d['seconds']:.1f} s (mean, sd, 5% / 50% / 95%)")
         for k, v in {**d["params"], **d["derived"]}.items():
             print(
                 f"  {k:>8}  {v['mean']:.5g}  sd {v['sd']:.3g}  "
@@ -170,39 +222,31 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn(warnings: object) -> None:
+    """Print data-health warnings on standard error, one line each."""
+    for w in warnings:
+        print(f"bayescale: warning: {w}", file=sys.stderr)
+
+
 def draws_for(args: argparse.Namespace, f: Fit, table: pd.DataFrame) -> Draws | None:
-    """Bootstrap or NUTS draws for the CLI's ``--method``, with a progress bar."""
+    """Bootstrap, NUTS or Laplace draws for the CLI's ``--method``, with a progress bar."""
     progress = not args.no_progress and not args.json
     if args.method == "bootstrap":
-        groups = None
-        if args.cluster:
-            if args.cluster not in table.columns:
-                raise DataError(
-                    f"--cluster column {args.cluster!r} is not in the table; the "
-                    f"table has columns {list(table.columns)}"
-                )
-            groups = table.loc[f.data.rows, args.cluster].to_numpy()
         return bootstrap(
             f,
             args.resamples,
-            seed=args.seed,
+            seed=None if args.protocol else args.seed,
             grid_starts_per_resample=args.boot_starts,
-            groups=groups,
+            **resampling(args, f, table),
+            refit=Loss(args.loss, args.delta) if args.boot_objective == "loss" else None,
+            protocol=args.protocol,
             progress=progress,
         )
     if args.method == "nuts":
         return nuts(f, nuts_config(args), progress=progress)
+    if args.method == "laplace":
+        return laplace(f, robust=args.robust, seed=args.seed)
     return None
-
-
-def check_uncertainty_options(args: argparse.Namespace) -> None:
-    """Bootstrap and NUTS options, checked before any fit runs."""
-    if args.method == "bootstrap" and args.resamples < 2:
-        raise UsageError(f"--resamples must be >= 2, got {args.resamples}")
-    if args.method == "nuts" and (min(args.chains, args.draws) < 1 or args.warmup < 0):
-        raise UsageError("--chains and --draws must be >= 1 and --warmup >= 0")
-    if args.group and args.cluster:
-        raise UsageError("--cluster is for single fits; with --group every curve is resampled")
 
 
 def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
@@ -221,6 +265,8 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
         Exit code 0.
     """
 
+    table = read_table(args.data)
+    check_resources(args, [args.law], table, args.group)
     common = dict(
         fit_options(args),
         group=args.group,
@@ -229,16 +275,19 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
         progress=not args.no_progress and not args.json,
     )
     if args.method == "point":
-        res = fit_groups(args.data, args.law, loss=args.loss, **common)
+        loss = noise_model(args) if args.noise or args.noise_slope else args.loss
+        res = fit_groups(table, args.law, loss=loss, **common)
     else:
-        noise = args.noise or "huber"
+        noise = noise_model(args)
         if args.method == "bootstrap":
             res = bootstrap_groups(
-                args.data, args.law, noise=noise, n_resamples=args.resamples, **common
-            )
+                table, args.law, noise=noise, n_resamples=args.resamples or 4000,
+                block_size=args.block_size, block_by=args.block_by, **common,
+            )  # fmt: skip
         else:
             cfg = nuts_config(args, max_tree_depth=8)
-            res = nuts_groups(args.data, args.law, noise=noise, nuts_config=cfg, **common)
+            res = nuts_groups(table, args.law, noise=noise, nuts_config=cfg, **common)
+    curves = (res if isinstance(res, BatchFit) else res.fit).curves
     table = res.table
     counts = table["status"].value_counts().to_dict()
     summary = {
@@ -250,15 +299,16 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
     }
     if "sampler_status" in table:
         summary["sampler_status_counts"] = table["sampler_status"].value_counts().to_dict()
+    summary["warnings"] = list(curves.warnings)
+    warn(summary["warnings"])
     name = f"curves.{args.table_format}"
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        if args.table_format == "parquet":
-            table.to_parquet(out / name, index=False)
-        else:
-            table.to_csv(out / name, index=False)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        with atomic_dir(args.out, overwrite=args.overwrite) as out:
+            if args.table_format == "parquet":
+                table.to_parquet(out / name, index=False)
+            else:
+                table.to_csv(out / name, index=False)
+            (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if args.json:
         print(json.dumps(summary, default=str))
         return 0

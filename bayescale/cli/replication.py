@@ -6,8 +6,15 @@ import argparse
 import json
 import sys
 
-from bayescale.cli.options import UsageError
-from bayescale.workflows.replication import ReplicationSettings, replicate, summary_lines
+from bayescale.cli.checks import check_output, check_resources
+from bayescale.cli.options import UsageError, add_overwrite_option
+from bayescale.data.io import read_table
+from bayescale.workflows.replication import (
+    REPLICATIONS,
+    ReplicationSettings,
+    replicate,
+    summary_lines,
+)
 
 
 def add_replicate_command(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +30,13 @@ def add_replicate_command(sub: argparse._SubParsersAction) -> None:
         formatter_class=fmt,
     )
     p.add_argument("name", help="replication to run: chinchilla")
-    p.add_argument("--out", default="replication", metavar="DIR", help="output directory")
+    p.add_argument(
+        "--out",
+        default="replication",
+        metavar="DIR",
+        help="output folder (new or empty, or --overwrite), written whole or not at all",
+    )
+    add_overwrite_option(p)
     p.add_argument("--resamples", type=int, default=4000, help="bootstrap resamples")
     p.add_argument("--chains", type=int, default=4, help="NUTS chains")
     p.add_argument("--warmup", type=int, default=1000, help="NUTS warmup per chain")
@@ -38,6 +51,13 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     """``bayescale replicate``."""
     if args.resamples < 2 or min(args.chains, args.warmup, args.draws) < 1:
         raise UsageError("--resamples must be >= 2 and --chains, --warmup, --draws >= 1")
+    if args.name not in REPLICATIONS:
+        raise UsageError(f"unknown replication {args.name!r}; available: {list(REPLICATIONS)}")
+    check_output(args)
+    table = read_table(f"example:{args.name}")
+    for method in ("bootstrap", "nuts"):
+        planned = argparse.Namespace(**{**vars(args), "method": method, "starts": "hoffmann"})
+        check_resources(planned, [args.name], table)
     settings = ReplicationSettings(args.resamples, args.chains, args.warmup, args.draws, args.seed)
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
     s = replicate(
@@ -47,6 +67,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
         log=log,
         progress=not args.no_progress and sys.stderr.isatty(),
         command=args.command_line,
+        overwrite=args.overwrite,
     )
     if args.json:
         print(json.dumps(s, default=float))

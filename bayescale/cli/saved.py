@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from bayescale.cli.checks import check_output
+from bayescale.cli.options import UsageError
 from bayescale.predict.references import get_reference
-from bayescale.report.build import DEFAULT_BUDGETS, write_report
+from bayescale.report.build import DEFAULT_BUDGETS, build_report, save_report
 from bayescale.results.store import load_fit
 from bayescale.results.summaries import allocation_summary, critique_summary
 
@@ -17,6 +19,9 @@ EXAMPLES_ALLOCATE = """examples:
 EXAMPLES_CRITIQUE = """examples:
   bayescale fit example:chinchilla --drop-top-losses 5 --method bootstrap --out fit_dir
   bayescale critique fit_dir --against hoffmann2022 --budget 5.88e23
+  bayescale fit example:chinchilla --drop-top-losses 5 --method bootstrap \\
+      --protocol besiroglu2024 --out epoch_dir
+  bayescale critique epoch_dir --against hoffmann2022_unrounded
 """
 
 
@@ -48,7 +53,14 @@ def add_saved_commands(sub: argparse._SubParsersAction) -> None:
         type=float,
         action="append",
         metavar="FLOPS",
-        help="budgets for the allocation table (repeatable)",
+        help="budgets for the allocation table (repeatable); the first is the headline's",
+    )
+    p.add_argument(
+        "--beside",
+        action="append",
+        metavar="FIT_DIR",
+        help="another saved fit of the same law and data with draws (e.g. the NUTS run beside "
+        "a bootstrap) whose answers the report sets beside this fit's (repeatable)",
     )
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
@@ -99,6 +111,12 @@ def add_saved_commands(sub: argparse._SubParsersAction) -> None:
         metavar="FLOPS",
         help="budgets for the allocation comparison (default 5.88e23)",
     )
+    p.add_argument(
+        "--delta-at",
+        choices=["estimate", "draws-mean"],
+        help="where the runs-needed delta method takes its gradient: the estimate, or the "
+        "draws' mean as Besiroglu et al. did (default: the saved protocol's, else estimate)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_critique)
 
@@ -133,15 +151,28 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 def cmd_critique(args: argparse.Namespace) -> int:
     """``bayescale critique``."""
-    out = critique_summary(load_fit(args.fit_dir), args.against, args.budget or [5.88e23])
+    fit = load_fit(args.fit_dir)
+    out = critique_summary(fit, args.against, args.budget or [5.88e23], args.delta_at)
     if args.json:
         print(json.dumps(out))
         return 0
+    protocol = f", protocol {out['protocol']}" if out["protocol"] else ""
     print(
         f"critique of {out['reference']} against the refit ({out['n_points']} points, "
-        f"{out['n_draws']} draws)"
+        f"{out['n_draws']} draws{protocol}; +- Monte Carlo SE over resamples of the draws)"
     )
-    print(f"  Wald chi2({out['wald_df']}) = {out['wald_chi2']:.1f}, p = {out['wald_p']:.2g}")
+    mc = f" +- {out['wald_mc_se']:.1f}" if out["wald_mc_se"] is not None else ""
+    print(
+        f"  Wald chi2({out['wald_df']}) = {out['wald_chi2']:.1f}{mc}, p = {out['wald_p']:.2g} "
+        f"(fit space); natural space {out['wald_natural_chi2']:.1f}, "
+        f"p = {out['wald_natural_p']:.2g}"
+    )
+    d = out["wald_directions"]
+    print(
+        f"    {100 * d['smallest_share']:.0f}% of it from the thinnest direction of the draws' "
+        f"covariance (SD {d['smallest_sd']:.2g}); shares by direction, thinnest first: "
+        + ", ".join(f"{100 * v:.0f}%" for v in d["share"])
+    )
     print(f"  likelihood ratio = {out['lr_stat']:.1f} (df {out['lr_df']}), p = {out['lr_p']:.2g}")
     for name, t in out["tests"].items():
         print(
@@ -149,9 +180,12 @@ def cmd_critique(args: argparse.Namespace) -> int:
             f"{t['reference']:.4g}, t = {t['t']:.2f}, p = {t['p']:.2g}"
         )
     for q, r in out["runs_needed"].items():
+        se = [f" +- {r[k]:,.0f}" if r[k] is not None else "" for k in ("delta_method_mc_se",
+              "bootstrap_mc_se")]  # fmt: skip
         print(
             f"  runs needed for the claimed interval on {q} (width {r['claimed_width']:.3g}): "
-            f"{r['delta_method']:,.0f} (delta method), {r['bootstrap']:,.0f} (draws)"
+            f"{r['delta_method']:,.0f}{se[0]} (delta method at the "
+            f"{r['delta_at'].replace('_', ' ')}), {r['bootstrap']:,.0f}{se[1]} (draws)"
         )
     for c, a in out["allocation"].items():
         print(
@@ -162,18 +196,31 @@ def cmd_critique(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``bayescale report``."""
+    """``bayescale report``: writes the page and prints its headline and 5-line summary."""
     fmt = args.format or ("md" if str(args.out).endswith(".md") else "html")
+    check_output(args, kind="file")
     fit = load_fit(args.fit_dir)
     if args.against:
         get_reference(args.against)  # unknown name: exit 2 before any work
-    path = write_report(
-        fit,
-        args.out,
-        format=fmt,
-        against=args.against,
-        budgets=tuple(args.budget or DEFAULT_BUDGETS),
-        command=args.command_line,
-    )
+    others = {d: load_fit(d) for d in args.beside or ()}
+    for d, other in others.items():
+        if other.draws is None:
+            raise UsageError(f"--beside {d}: this saved fit has no draws (save one made with "
+                             "--method bootstrap or --method nuts)")  # fmt: skip
+    try:
+        rep = build_report(
+            fit,
+            against=args.against,
+            budgets=tuple(args.budget or DEFAULT_BUDGETS),
+            command=args.command_line,
+            others=others,
+        )
+    except ValueError as e:
+        if not others or "others[" not in str(e):
+            raise
+        raise UsageError(f"--beside: {e}") from e
+    path = save_report(rep, args.out, format=fmt)
+    for line in (*rep.headline, "", *rep.summary):
+        print(line)
     print(f"wrote {path}")
     return 0

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from bayescale.data.health import blank_key_warnings
 from bayescale.data.io import DataError
 from bayescale.data.preparation import Prepared, prepare
 from bayescale.likelihood import Data
@@ -69,6 +70,9 @@ class Curves(NamedTuple):
         Curve index of every input row, ``(n_input_rows,)``.
     kept
         Whether each input row survived the per-curve filters, ``(n_input_rows,)``.
+    warnings
+        Plain-language warnings about the split: rows with a blank group key (fitted as a
+        curve of their own), curves with no residual degrees of freedom.
     """
 
     keys: pd.DataFrame
@@ -79,6 +83,7 @@ class Curves(NamedTuple):
     prepared: Prepared
     curve: np.ndarray
     kept: np.ndarray
+    warnings: tuple[str, ...] = ()
 
 
 def bucket_length(n: int, min_length: int = 8) -> int:
@@ -176,6 +181,9 @@ def split_groups(
         or non-finite values, a bad group column, a bad option).
     """
     cols = _group_list(group)
+    clash = sorted(set(map(str, cols)) & set(RESULT_COLUMNS))
+    if clash:
+        raise DataError(f"group column(s) {clash} clash with result columns; rename them first")
     if not isinstance(drop_top_losses, (int, np.integer)) or isinstance(drop_top_losses, bool):
         raise DataError(f"drop_top_losses must be an integer >= 0, got {drop_top_losses!r}")
     if drop_top_losses < 0:
@@ -223,7 +231,16 @@ def split_groups(
         w = np.zeros(shape)
         w[r, s] = 1.0
         buckets.append(Bucket(int(length), ids, Data(xs, y, w)))
-    return Curves(keys, n_points, n_rows, status, tuple(buckets), prepared, codes, kept)
+    warnings = blank_key_warnings(df, cols)
+    exact = int(np.sum((status == PENDING) & (n_points == int(n_params))))
+    if exact:
+        warnings += (
+            f"{exact} curve(s) have as many points as parameters ({int(n_params)}): no residual "
+            "degrees of freedom, so their fits pass through the data and say nothing about "
+            "their uncertainty",
+        )
+    prepared = prepared._replace(warnings=())  # whole-table checks mean nothing across curves
+    return Curves(keys, n_points, n_rows, status, tuple(buckets), prepared, codes, kept, warnings)
 
 
 def curves_table(

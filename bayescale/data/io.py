@@ -7,6 +7,7 @@ message; nothing here prints or warns.
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +28,33 @@ _EXAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
 
 class DataError(ValueError):
     """A problem with the user's data or data options, described in one readable message."""
+
+
+def check_unique_columns(names: Sequence[Hashable], where: str = "the table") -> None:
+    """Raise if two columns share a name, naming both (1-based positions).
+
+    Parameters
+    ----------
+    names
+        Column names in file order (as written in the header, before any renaming).
+    where
+        What holds the columns, for the message (a file path or "the table").
+
+    Raises
+    ------
+    DataError
+        On the first repeated name.
+    """
+    first: dict[Hashable, int] = {}
+    for i, key in enumerate(names):
+        if key is None or (isinstance(key, float) and key != key):  # an unnamed column
+            continue
+        if key in first:
+            raise DataError(
+                f"{where} has two columns named {key!r} (columns {first[key] + 1} and {i + 1}); "
+                "rename one so that it is clear which is meant"
+            )
+        first[key] = i
 
 
 def list_examples() -> list[str]:
@@ -120,6 +148,7 @@ def read_table(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
         support is not installed, or ``source`` is of an unsupported type.
     """
     if isinstance(source, pd.DataFrame):
+        check_unique_columns(list(source.columns))
         return source.copy()
     if isinstance(source, str) and source.startswith(EXAMPLE_PREFIX):
         return load_example(source[len(EXAMPLE_PREFIX) :])
@@ -139,8 +168,13 @@ def read_table(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"data file not found: {str(path)!r}")
     if suffix in (".parquet", ".pq"):
         return _read_parquet(path)
+    sep = "\t" if suffix == ".tsv" else ","
     try:
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        table = pd.read_csv(path, sep=sep)
+        if len(table.columns) > 1:  # pandas renames a repeated name (loss, loss.1): read it raw
+            header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str)
+            check_unique_columns(list(header.iloc[0]), repr(str(path)))
+        return table
     except pd.errors.EmptyDataError as err:
         raise DataError(f"data file {str(path)!r} is empty") from err
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as err:
@@ -149,7 +183,7 @@ def read_table(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_parquet(path)
+        table = pd.read_parquet(path)
     except ImportError as err:
         raise DataError(
             f"reading Parquet file {str(path)!r} needs pyarrow: `pip install pyarrow` "
@@ -157,3 +191,5 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         ) from err
     except (OSError, ValueError) as err:
         raise DataError(f"could not read Parquet file {str(path)!r}: {err}") from err
+    check_unique_columns(list(table.columns), repr(str(path)))
+    return table

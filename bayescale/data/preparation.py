@@ -39,6 +39,7 @@ from bayescale.data.columns import (  # noqa: F401 - CANONICAL etc. are re-expor
     numeric_column,
     parse_column_mapping,
 )
+from bayescale.data.health import health_warnings
 from bayescale.data.io import DataError
 from bayescale.likelihood import Data
 
@@ -67,6 +68,10 @@ class Prepared(NamedTuple):
         JSON-serialisable records of every filter applied, in order.
     n_input_rows
         Number of rows of the input table.
+    warnings
+        Plain-language warnings about the fitted points
+        (:func:`~bayescale.data.health.health_warnings`): no residual degrees of freedom, a
+        constant loss, a loss that does not fall where the law assumes it does.
     """
 
     x: dict[str, np.ndarray]
@@ -77,6 +82,7 @@ class Prepared(NamedTuple):
     flops_per_token: float
     filters: tuple[dict, ...]
     n_input_rows: int
+    warnings: tuple[str, ...] = ()
 
 
 def _needed(inputs: Sequence[str], x: str) -> list[str]:
@@ -157,7 +163,8 @@ def prepare(
     Returns
     -------
     Prepared
-        The arrays and a record of the columns, derivations and filters used.
+        The arrays and a record of the columns, derivations and filters used, with warnings
+        about the points that remain (:func:`~bayescale.data.health.health_warnings`).
 
     Raises
     ------
@@ -252,15 +259,19 @@ def prepare(
                 derived["x"] = derived[canon]
             else:
                 out_cols["x"] = used[canon]
+    loss = np.ascontiguousarray(values["loss"][keep], dtype=np.float64)
     return Prepared(
         x=x_arrays,
-        loss=np.ascontiguousarray(values["loss"][keep], dtype=np.float64),
+        loss=loss,
         rows=df.index.to_numpy()[keep],
         columns=out_cols,
         derived=derived,
         flops_per_token=factor,
         filters=tuple(filters),
         n_input_rows=len(df),
+        warnings=health_warnings(
+            {x if k == "x" else k: v for k, v in x_arrays.items()}, loss, n_params
+        ),
     )
 
 

@@ -4,6 +4,8 @@
 * :mod:`~bayescale.infer.chains` - the pure, compiled chains (one curve, many curves);
 * :mod:`~bayescale.infer.sampling` - the host boundaries :func:`sample_nuts` and
   :func:`sample_nuts_batch`;
+* :mod:`~bayescale.infer.laplace` - normal approximations at an optimum: the inverse Fisher
+  information and the robust sandwich;
 * :mod:`~bayescale.infer.validate`, :mod:`~bayescale.infer.diagnostics`,
   :mod:`~bayescale.infer.idata` - input checks, convergence messages, arviz export.
 """

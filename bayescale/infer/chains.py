@@ -64,7 +64,8 @@ from bayescale.laws.spec import Law, predict_log
 from bayescale.likelihood import (
     Data,
     Noise,
-    noise_scale,
+    kept_inputs,
+    log_scale,
     pointwise_log_likelihood,
     sample_noise,
 )
@@ -169,7 +170,8 @@ def run_chain(
 
     def replicate(k, th):
         mean = predict_log(law, th, data.x)
-        return mean + sample_noise(k, noise, noise_scale(law, th), mean.shape)
+        scale = log_scale(law, th, kept_inputs(data), noise)
+        return mean + sample_noise(k, noise, scale, mean.shape)
 
     pred = jax.vmap(replicate)(jax.random.split(k_pred, run.num_samples), theta)
     return ChainOutput(

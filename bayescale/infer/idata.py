@@ -11,7 +11,7 @@ import numpy as np
 
 from bayescale.infer.types import ChainOutput
 from bayescale.laws.spec import Law
-from bayescale.likelihood import Data, Noise, noise_scale
+from bayescale.likelihood import Data, Noise, params
 
 
 def import_arviz() -> ModuleType:
@@ -28,21 +28,20 @@ def to_inferencedata(
 ) -> Any:
     """``arviz.InferenceData`` of a run.
 
-    Groups: ``posterior`` (natural-space parameters named by :attr:`ParamSpec.label`, and
-    ``sigma``), ``sample_stats`` (``diverging``, ``tree_depth``, ``n_steps``,
-    ``acceptance_rate``, ``step_size``, ``lp`` = minus numpyro's potential energy, which
-    includes the transforms' log-Jacobians, and ``energy``; arviz's names; ``step_size`` is
-    in the Laplace-whitened space NUTS runs in), ``observed_data``
-    and ``posterior_predictive`` (``log_loss``), ``log_likelihood`` (pointwise ``log_loss``,
-    for ``az.loo``) and ``constant_data`` (the inputs and ``weight``).
+    Groups: ``posterior`` (natural-space parameters named by :attr:`ParamSpec.label`, then
+    ``sigma`` and, for a heteroscedastic model, ``sigma_slope``), ``sample_stats``
+    (``diverging``, ``tree_depth``, ``n_steps``, ``acceptance_rate``, ``step_size``, ``lp`` =
+    minus numpyro's potential energy, which includes the transforms' log-Jacobians, and
+    ``energy``; arviz's names; ``step_size`` is in the Laplace-whitened space NUTS runs in),
+    ``observed_data`` and ``posterior_predictive`` (``log_loss``), ``log_likelihood``
+    (pointwise ``log_loss``, for ``az.loo``) and ``constant_data`` (the inputs and ``weight``).
     """
     az = import_arviz()
     theta = np.asarray(out.theta)
     posterior = {}
-    for i, spec in enumerate(law.params):
+    for i, spec in enumerate(params(law, noise)):
         col = theta[..., i]
         posterior[spec.label] = np.exp(col) if spec.transform == "exp" else col
-    posterior["sigma"] = np.exp(noise_scale(law, theta))
     n_steps = np.asarray(out.num_steps)
     sample_stats = {
         "diverging": np.asarray(out.diverging, dtype=bool),

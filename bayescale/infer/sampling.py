@@ -44,7 +44,7 @@ from bayescale.infer.types import BatchNutsResult, NutsConfig, NutsResult, RunSe
 from bayescale.infer.validate import check_config, check_data, check_start, curve_problem
 from bayescale.lanes import curve_mesh, run_in_chunks
 from bayescale.laws.spec import Law
-from bayescale.likelihood import Data, Noise, fit_names
+from bayescale.likelihood import Data, Noise, fit_names, natural_names
 from bayescale.status import SAMPLER_FAILED, SAMPLER_OK, SAMPLER_WARNING
 
 #: Default number of curves per compiled call of :func:`sample_nuts_batch`.
@@ -144,7 +144,10 @@ def sample_nuts(
         out = jax.tree.map(np.asarray, jax.block_until_ready(out))
         seconds = time.perf_counter() - start
     more, failed = start_notes(out.preconditioned, out.init_finite, precondition)
-    rhat, ess, messages = chain_diagnostics(out, names, config.max_tree_depth)
+    # Messages name parameters as users see them (sigma, A); rank-based R-hat and ESS are the
+    # same in fit space.
+    labels = natural_names(law, noise)
+    rhat, ess, messages = chain_diagnostics(out, labels, config.max_tree_depth)
     idata = to_inferencedata(out, law, data_np, noise, method, seconds)
     return NutsResult(
         theta=out.theta,
@@ -251,7 +254,7 @@ def sample_nuts_batch(
         positive weight, non-finite values at weighted points) give ``SAMPLER_FAILED``.
     """
     check_config(noise, config)
-    names = fit_names(law, noise)
+    names, labels = fit_names(law, noise), natural_names(law, noise)
     prior_t = resolve_priors(law, noise, priors)
     data_np = check_data(law, data, batch=True)
     n = data_np.log_y.shape[0]
@@ -300,7 +303,7 @@ def sample_nuts_batch(
     status = np.where(usable, SAMPLER_OK, SAMPLER_FAILED).astype(np.int64)
     for i in todo:
         per = _CurveOut(theta[i], diverging[i], num_steps[i], energy[i])
-        rhat[i], ess[i], msgs = chain_diagnostics(per, names, run.max_tree_depth)
+        rhat[i], ess[i], msgs = chain_diagnostics(per, labels, run.max_tree_depth)
         more, failed = start_notes(precond[i], init_ok[i], "fisher")
         if not np.all(np.isfinite(theta[i])):
             failed.append("sampling failed: some draws are not finite")

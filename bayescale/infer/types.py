@@ -20,8 +20,12 @@ class NutsConfig(NamedTuple):
 
     Attributes
     ----------
-    num_chains, num_warmup, num_samples
-        Chains, warmup iterations and kept draws per chain.
+    num_chains
+        Number of chains.
+    num_warmup
+        Warmup (adaptation) iterations per chain.
+    num_samples
+        Kept draws per chain.
     target_accept
         Target mean acceptance probability of step-size adaptation.
     max_tree_depth
@@ -32,6 +36,8 @@ class NutsConfig(NamedTuple):
         Dense (True) or diagonal (False) adapted mass matrix; the Laplace preconditioning
         is dense either way (see :mod:`bayescale.infer.chains`).
 
+    Notes
+    -----
     Progress is not a setting: pass ``progress=`` to the sampler.
     """
 

@@ -25,7 +25,7 @@ PRIOR_KINDS = {"normal": 2, "uniform": 2, "halfnormal": 1, "lognormal": 2}
 class ParamSpec(NamedTuple):
     """One parameter of a law, in fit space.
 
-    Parameters
+    Attributes
     ----------
     name
         Name in fit space, used inside the law function (``"a"`` for ``log A``).
@@ -33,9 +33,11 @@ class ParamSpec(NamedTuple):
         Name reported to users (``"A"``); empty means the same as ``name``.
     transform
         ``"identity"`` or ``"exp"``: the natural value is ``exp(fit value)`` for ``"exp"``.
-    lower, upper
-        Range (fit space) that random starts are drawn from, uniformly. The optimiser itself is
-        unconstrained; these are not hard bounds.
+    lower
+        Lower end of the range (fit space) that random starts are drawn from, uniformly. The
+        optimiser itself is unconstrained; this is not a hard bound.
+    upper
+        Upper end of that range.
     prior
         Default prior in fit space for NUTS, as a hashable tuple: ``("normal", loc, scale)``,
         ``("uniform", low, high)``, ``("halfnormal", scale)`` or ``("lognormal", loc, scale)``.

@@ -1,11 +1,14 @@
 """Critique a published parameter set against a fit and its draws (Besiroglu et al. 2024).
 
-:func:`critique` reproduces the tests of Besiroglu, Erdil, Barnett & You (2024, "Chinchilla
-Scaling: A replication attempt", notebook ``epoch-research/analyzing-chinchilla``):
+:func:`critique` computes the tests of Besiroglu, Erdil, Barnett & You (2024, "Chinchilla
+Scaling: A replication attempt", notebook ``data_analysis.ipynb`` of
+``epoch-research/analyzing-chinchilla``):
 
 * **Wald test** of ``H0: theta = theta_ref`` in the law's *fit space* (Chinchilla:
   ``log A, log B, log E, alpha, beta``), ``W = d' S^-1 d`` with ``d = theta_hat - theta_ref``
-  and ``S`` the covariance of the draws (the bootstrap covariance), ``W ~ chi2(P)``.
+  and ``S`` the covariance of the draws, ``W ~ chi2(P)``; beside it the same statistic in
+  natural space, its split over the eigen-directions of ``S`` and its Monte Carlo standard
+  error (:mod:`bayescale.predict.wald`).
 * **t-tests** per parameter in *natural* space: ``t = (estimate - reference) / se`` with
   ``se`` the standard deviation of the natural-space draws, two-sided, Student t with
   ``n - P`` degrees of freedom (235 for 240 points and 5 parameters).
@@ -14,23 +17,34 @@ Scaling: A replication attempt", notebook ``epoch-research/analyzing-chinchilla`
   re-maximised, ``~ chi2(P)``.
 * **Runs needed** to narrow a published interval: ``n (w_ours / w_claimed)^2`` with
   ``w_ours`` the same-probability central interval width of the quantity, from the draws'
-  quantiles (bootstrap) or from the delta method (gradient at the estimate, covariance of the
-  draws, normal quantile); computed in :mod:`bayescale.predict.precision`.
+  quantiles or from the delta method, each with its Monte Carlo standard error
+  (:mod:`bayescale.predict.precision`).
 * **Allocation** at named budgets: fit (median, 5%, 95% over draws) against the reference.
 
-Quantities for intervals: any natural parameter name, and the law's derived quantities
-(chinchilla's exponents ``a`` and ``b`` of ``N*`` and ``D*``).
+What Epoch's notebook does, and which objective and reference each of its figures uses
+(240 points; the protocol ``besiroglu2024`` of :mod:`bayescale.predict.protocols` reproduces
+it): ``np.random.seed(42)`` and 4,000 resamples ``np.random.choice(indices, size=240,
+replace=True)``; every resample refitted by minimising the *summed Huber loss* (delta 1e-3, no
+scale parameter) with BFGS from Hoffmann's *unrounded* values. The Wald statistic takes ``d``
+= Hoffmann unrounded minus the *Huber-likelihood* MLE and ``S`` the covariance of those
+*Huber-loss* refits: 238.40 (p = 1.69e-49); Hoffmann's rounded values give 294.1. The delta
+method takes the gradient of ``a = beta / (alpha + beta)`` at the *bootstrap means* of alpha
+and beta with the natural-space covariance of the refits, width ``2 Phi^-1(0.9) SE``:
+632,739.6 runs; the refits' P90 - P10 of ``a`` gives 634,773. Natural-space bootstrap SEs: E
+0.02566, alpha 0.01540, beta 0.02060. The t-tests (beta's p = 1.1e-4 needs 0.2849, not 0.28)
+and the likelihood ratio ``LR = 84.0 = 2 (879.77 - 837.78)`` are against the unrounded values
+too (log likelihoods with sigma re-maximised: 562.25 rounded, 837.78 unrounded, 879.77 fit).
 
-How the choices match Epoch's printed numbers (240 points, 4,000 resamples): the log
-likelihoods with ``sigma`` re-maximised are 562.25 (Hoffmann rounded), 837.78 (unrounded) and
-879.77 (fit), as Epoch's; their ``LR = 84.0`` is ``2 (879.77 - 837.78)``, i.e. against the
-*unrounded* values (``reference="hoffmann2022_unrounded"``), as are their t-tests (beta's
-p = 1.1e-4 needs 0.2849, not 0.28). Natural-space t-tests reproduce their p-values; a natural-
-space Wald test gives chi2 ~ 65 (p ~ 1e-12), far from their 238.4 (p = 1.7e-49), while the fit
-space gives 182 (unrounded) to 283 (rounded). The notebook's Wald cell itself was not
-inspected, so the fit space is an inference from these numbers. In fit space the bootstrap
-covariance is nearly singular (corr(log A, alpha) ~ 0.999), so the statistic is sensitive to
-how tightly each refit converged: compare Wald values across tools only to tens of percent.
+bayescale's own bootstrap by default refits the fit's *likelihood*, so that it bootstraps the
+estimator it tests; on the same data (``default_rng`` resamples, seed 42) that gives W = 182
+(unrounded) and 283 (rounded), runs needed 660,677 (delta method at the estimate) and 624,341
+(quantiles). ``bootstrap(fit, protocol="besiroglu2024")`` gives W = 239.6 (294.1 rounded),
+632,136 (delta method at the draws' mean) and 634,405, the SEs to 0.1%: the gap in W is the
+refit objective; in the runs needed, resampling noise and the gradient's point. In fit space the
+covariance is nearly singular (corr(log A, alpha) ~ 0.999): about 70% of W comes from its
+thinnest direction, whose SD (~1.2e-4) depends on the objective and on how tightly each refit
+converged, and W's Monte Carlo error is about 4% for 4,000 draws (runs needed: 2-3%). A
+natural-space Wald statistic is 63 (likelihood refits) to 74 (Huber-loss refits).
 """
 
 from __future__ import annotations
@@ -42,7 +56,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, gammaincc
+from jax.scipy.special import betainc
 
 from bayescale._jax import x64
 from bayescale.laws.registry import get_law
@@ -50,9 +64,11 @@ from bayescale.laws.spec import Law, to_natural
 from bayescale.likelihood import Data, Noise, check_objective, log_likelihood, residuals
 from bayescale.predict.allocation import allocate
 from bayescale.predict.posterior import as_draws, summarise
-from bayescale.predict.precision import runs_needed
+from bayescale.predict.precision import draw_resamples, runs_needed
+from bayescale.predict.protocols import check_delta_at
 from bayescale.predict.references import Reference, get_reference, reference_theta
 from bayescale.predict.search import golden_section
+from bayescale.predict.wald import chi2_sf, wald_directions, wald_mc_se, wald_test
 
 
 class Critique(NamedTuple):
@@ -81,6 +97,19 @@ class Critique(NamedTuple):
         (``delta_method``, ``bootstrap``), with details.
     methods
         One line per test saying how it was computed.
+    wald_mc_se
+        Monte Carlo standard error of ``wald_chi2`` (its SD over resamples of the draws), or
+        ``None`` with ``mc_resamples=0``.
+    wald_natural_chi2, wald_natural_p
+        The Wald statistic and p-value in natural space (natural estimate, reference and
+        covariance of the natural-space draws).
+    wald_directions
+        ``wald_chi2`` split over the eigen-directions of the fit-space covariance
+        (:func:`~bayescale.predict.wald.wald_directions`): ``smallest_share`` and
+        ``smallest_sd`` of the thinnest direction, and per direction ``share``, ``sd``, ``z``
+        and ``vectors``.
+    delta_at
+        Where the delta method took its gradient (``"estimate"`` or ``"draws_mean"``).
     """
 
     law: str
@@ -101,35 +130,20 @@ class Critique(NamedTuple):
     allocation: dict
     runs_needed: dict
     methods: dict
+    wald_mc_se: float | None
+    wald_natural_chi2: float
+    wald_natural_p: float
+    wald_directions: dict
+    delta_at: str
 
 
 # ----------------------------------------------------------------------------- distributions
 
 
 @x64
-def chi2_sf(x: float, df: float) -> float:
-    """Upper tail ``P(X > x)`` of a chi-squared variable (float64, via ``gammaincc``)."""
-    return float(gammaincc(0.5 * df, 0.5 * max(float(x), 0.0)))
-
-
-@x64
 def t_two_sided_p(t: float, df: float) -> float:
     """Two-sided p-value ``P(|T| > |t|)`` of Student's t (float64, via ``betainc``)."""
     return float(betainc(0.5 * df, 0.5, df / (df + float(t) ** 2)))
-
-
-# ----------------------------------------------------------------------------- wald
-
-
-def wald_test(estimate: np.ndarray, reference: np.ndarray, cov: np.ndarray) -> tuple:
-    """Wald statistic ``d' S^-1 d``, its df and p-value (chi-squared)."""
-    d = np.asarray(estimate, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
-    cov = np.atleast_2d(np.asarray(cov, dtype=np.float64))
-    try:
-        w = float(d @ np.linalg.solve(cov, d))
-    except np.linalg.LinAlgError:
-        w = float(d @ np.linalg.pinv(cov) @ d)
-    return w, int(d.size), chi2_sf(w, d.size)
 
 
 # ----------------------------------------------------------------------------- likelihood
@@ -194,6 +208,9 @@ def critique(
     *,
     budgets: Sequence[float] = (5.88e23,),
     flops_per_token: float = 6.0,
+    delta_at: str = "estimate",
+    mc_resamples: int = 200,
+    mc_seed: int = 0,
 ) -> Critique:
     """Test a published parameter set against a fit and its draws.
 
@@ -217,6 +234,13 @@ def critique(
         ``6 * 70e9 * 1.4e12``.
     flops_per_token
         ``k`` in ``C = k N D``.
+    delta_at
+        Where the runs-needed delta method takes the quantity's gradient: ``"estimate"`` (the
+        fit) or ``"draws_mean"`` (the draws' natural-space mean, as Besiroglu et al. did;
+        ``"draws-mean"`` is accepted too).
+    mc_resamples, mc_seed
+        Resamples of the draws (and their seed) behind the Monte Carlo standard errors of the
+        Wald statistic and of the runs needed; 0 leaves them out.
 
     Returns
     -------
@@ -224,9 +248,15 @@ def critique(
         The tests; :func:`bayescale.results.summaries.to_json` makes them JSON-ready.
     """
     law = get_law(law)
+    delta_at = check_delta_at(delta_at)
     check_objective(noise)
     if not isinstance(noise, Noise):
         raise ValueError("critique needs a Noise model (the likelihood of the LR test)")
+    if noise.hetero:
+        raise ValueError(
+            "critique's likelihood-ratio test re-maximises a constant noise scale; this fit's "
+            "scale varies (Noise(hetero=True)): refit without it to critique"
+        )
     ref = get_reference(reference) if isinstance(reference, str) else reference
     p = law.n_params
     hat = as_draws(law, theta_hat)
@@ -240,13 +270,18 @@ def critique(
     n = int(np.sum(np.asarray(data.weight) > 0))
     df_t = n - p
 
-    # Wald, in fit space with the draws' covariance.
-    w, w_df, w_p = wald_test(hat[:p], th_ref, np.cov(draws[:, :p].T))
-
-    # t-tests, natural space.
+    # Wald, in fit space with the draws' covariance; its directions, its MC error; natural.
+    cov = np.cov(draws[:, :p].T)
+    w, w_df, w_p = wald_test(hat[:p], th_ref, cov)
+    directions = wald_directions(hat[:p], th_ref, cov, law.param_names)
+    index = draw_resamples(len(draws), mc_resamples, mc_seed) if mc_resamples else None
+    w_mc = None if index is None else wald_mc_se(hat[:p], th_ref, draws[:, :p], index)
     nat_hat = np.asarray(to_natural(law, hat[:p]))
     nat_draws = np.asarray(to_natural(law, draws[:, :p]))
     nat_ref = np.asarray(to_natural(law, th_ref))
+    w_nat, _, w_nat_p = wald_test(nat_hat, nat_ref, np.cov(nat_draws.T))
+
+    # t-tests, natural space.
     se = np.std(nat_draws, axis=0, ddof=1)
     tests = {}
     for i, name in enumerate(law.natural_names):
@@ -291,11 +326,13 @@ def critique(
             }
 
     methods = {
-        "wald": "fit space (law parameters as fitted), covariance of the draws, chi2(P)",
+        "wald": "fit space (law parameters as fitted), covariance of the draws, chi2(P); "
+        "MC SE: SD over resamples of the draws",
         "tests": f"natural space, se = SD of natural-space draws, two-sided Student t, df = {df_t}",
         "lr": "2 (loglik(theta_hat) - max over log_sigma of loglik(reference)), chi2(P)",
         "runs_needed": "n (w_ours / w_claimed)^2; bootstrap: draws' central quantile interval; "
-        "delta method: gradient at the estimate, draws' covariance, normal quantile",
+        f"delta method: gradient at the {delta_at.replace('_', ' ')}, natural-space covariance "
+        "of the draws, normal quantile; MC SEs: SD over resamples of the draws",
     }
     return Critique(
         law=law.name,
@@ -314,6 +351,11 @@ def critique(
         log_sigma_reference=ls_ref,
         tests=tests,
         allocation=allocation,
-        runs_needed=runs_needed(law, nat_hat, nat_draws, ref, n),
+        runs_needed=runs_needed(law, nat_hat, nat_draws, ref, n, delta_at=delta_at, index=index),
         methods=methods,
+        wald_mc_se=w_mc,
+        wald_natural_chi2=w_nat,
+        wald_natural_p=w_nat_p,
+        wald_directions=directions,
+        delta_at=delta_at,
     )

@@ -26,7 +26,7 @@ import numpy as np
 from bayescale._jax import enable_x64
 from bayescale.laws import Law, get_law
 from bayescale.laws.spec import predict_log
-from bayescale.likelihood import Noise, check_objective, noise_scale
+from bayescale.likelihood import Noise, check_objective, log_scale
 from bayescale.predict.posterior import (
     KINDS,
     Predictive,
@@ -153,7 +153,8 @@ def two_stage_predict(
         )
         if new_run:
             key = jax.random.fold_in(jax.random.PRNGKey(int(seed)), 1)
-            sigma = jnp.asarray(noise_scale(acc_law, acc_theta))[:, None]
+            x_acc = {acc_law.inputs[0]: jnp.asarray(losses)}
+            sigma = log_scale(acc_law, jnp.asarray(acc_theta), x_acc, acc_noise)
             log_acc = log_acc + np.asarray(noise_draws(key, acc_noise, sigma, log_acc.shape))
     acc = np.exp(log_acc)
     accuracy = Predictive(

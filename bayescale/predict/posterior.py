@@ -3,7 +3,8 @@
 *Draws* are fit-space parameter vectors, shape ``(n_draws, P)`` or ``(P,)``: the first
 ``law.n_params`` columns are the law's fit-space parameters (e.g. Chinchilla's
 ``a, b, e, alpha, beta`` with ``A = exp(a)``) and, when the objective was a
-:class:`~bayescale.likelihood.Noise`, a last column ``log_sigma``. Bootstrap refits
+:class:`~bayescale.likelihood.Noise`, a column ``log_sigma`` (and ``sigma_slope`` after it
+for a heteroscedastic one). Bootstrap refits
 (``MultiStartResult.theta`` with its leading resample axis) and NUTS samples reshaped to
 ``(chain * draw, P)`` are both draws; a single fit is draws with ``n_draws = 1``.
 
@@ -12,7 +13,9 @@ Two kinds of interval, never to be confused:
 * ``kind="mean"`` - parameter uncertainty only: where the law's curve ``L(x)`` lies.
 * ``kind="new_run"`` - the curve plus a draw from the noise model for every parameter draw:
   where the loss of one *new training run* at ``x`` will fall. It needs the noise model and
-  the draws' ``log_sigma``; it is always at least as wide as the ``"mean"`` interval.
+  the draws' ``log_sigma``; it is always at least as wide as the ``"mean"`` interval. A
+  heteroscedastic model's noise is drawn at the scale of each *new* point
+  (:func:`~bayescale.likelihood.log_scale`), so its intervals follow the fitted slope.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 
 from bayescale._jax import enable_x64
 from bayescale.laws.spec import Law, predict_log
-from bayescale.likelihood import Noise, check_objective, noise_scale, sample_noise
+from bayescale.likelihood import Noise, check_objective, log_scale, params, sample_noise
 
 KINDS = ("mean", "new_run")
 
@@ -89,7 +92,8 @@ def as_draws(law: Law, theta_draws: object, *, need_sigma: bool = False) -> np.n
     law
         The law the draws belong to.
     theta_draws
-        ``(n_draws, P)`` or ``(P,)`` fit-space draws, optionally with a ``log_sigma`` column.
+        ``(n_draws, P)`` or ``(P,)`` fit-space draws, optionally with a ``log_sigma`` column
+        (and a ``sigma_slope`` column after it).
     need_sigma
         Require the ``log_sigma`` column.
 
@@ -107,13 +111,13 @@ def as_draws(law: Law, theta_draws: object, *, need_sigma: bool = False) -> np.n
     if arr.ndim == 1:
         arr = arr[None, :]
     p = law.n_params
-    if arr.ndim != 2 or arr.shape[1] not in (p, p + 1) or arr.shape[0] < 1:
+    if arr.ndim != 2 or arr.shape[1] not in (p, p + 1, p + 2) or arr.shape[0] < 1:
         raise ValueError(
             f"draws for law {law.name!r} must have shape (n_draws, {p}) (fit-space "
-            f"{list(law.param_names)}) or (n_draws, {p + 1}) (with log_sigma); "
-            f"got {np.shape(theta_draws)}"
+            f"{list(law.param_names)}), (n_draws, {p + 1}) (with log_sigma) or "
+            f"(n_draws, {p + 2}) (and sigma_slope); got {np.shape(theta_draws)}"
         )
-    if need_sigma and arr.shape[1] != p + 1:
+    if need_sigma and arr.shape[1] == p:
         raise ValueError(
             f"these draws have {p} columns (law {law.name!r}: {list(law.param_names)}) and no "
             "log_sigma column; draws from a fit with a Loss (not a Noise) carry no noise scale"
@@ -214,9 +218,10 @@ def predictive(
     kind
         ``"mean"``: the law's curve ``L(x)`` under parameter uncertainty. ``"new_run"``: the
         loss of a new training run, ``log L_run = log L(x) + r`` with ``r`` drawn from
-        ``noise`` at each draw's ``log_sigma``.
+        ``noise`` at each draw's scale at ``x`` (:func:`~bayescale.likelihood.log_scale`).
     noise
-        The noise model the draws were fitted with; required for ``"new_run"``.
+        The noise model the draws were fitted with (``fit.objective``: a heteroscedastic
+        model carries its reference there); required for ``"new_run"``.
     probs
         Quantile levels.
     seed
@@ -256,17 +261,19 @@ def predictive(
                 f"kind='new_run' needs each draw's noise scale: {err}. Use kind='mean' for the "
                 "curve alone."
             ) from err
+        if theta.shape[1] != len(params(law, noise)):
+            raise ValueError(
+                f"draws with {theta.shape[1]} columns do not match noise {noise}, which fits "
+                f"{len(params(law, noise))} parameters (law {law.name!r} and its noise)"
+            )
     else:
         theta = as_draws(law, theta_draws)
     log_l = predict_log_loss(law, theta, x)
     if kind == "new_run":
         with enable_x64():
-            eps = noise_draws(
-                jax.random.PRNGKey(int(seed)),
-                noise,
-                jnp.asarray(noise_scale(law, theta))[:, None],
-                log_l.shape,
-            )
+            cols = {k: jnp.asarray(v)[None, :] for k, v in as_inputs(law, x).items()}
+            scale = log_scale(law, jnp.asarray(theta), cols, noise)
+            eps = noise_draws(jax.random.PRNGKey(int(seed)), noise, scale, log_l.shape)
             log_l = log_l + np.asarray(eps)
     draws = np.exp(log_l)
     return Predictive(

@@ -9,37 +9,31 @@ figures (:mod:`bayescale.report.assessment_figures`) and tables, and returns a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from bayescale.laws.spec import to_natural
 from bayescale.likelihood import params
-from bayescale.predict.allocation import allocate, budget_grid
 from bayescale.predict.references import get_reference
-from bayescale.report.assessment_figures import (
-    allocation_figure,
-    runs_needed_figure,
-    trace_figure,
-)
+from bayescale.report.assessment_figures import runs_needed_figure, trace_figure
 from bayescale.report.context import Context
+from bayescale.report.plotting import plot_allocation
 from bayescale.report.render import Body, Callout, FigureRef, Para, TableRef, frame
+from bayescale.report.style import figure_png
+from bayescale.report.units import estimate, pvalue
 from bayescale.results.summaries import (
     allocation_summary,
     critique_summary,
     diagnostic_messages,
 )
 
-
-def _interval(s: dict, digits: int = 3) -> str:
-    return f"[90%: {s['q05']:.{digits}g}-{s['q95']:.{digits}g}]"
-
-
 # ----------------------------------------------------------------------------- 5. allocation
 
 
-def allocation_section(ctx: Context) -> Body:
-    """N*(C), D*(C) and D*/N* over a budget grid, and the table at the budgets asked."""
+def allocation_section(ctx: Context, against: str | None = None) -> Body:
+    """N*(C), D*(C) and D*/N* over a budget grid (with ``against``: the reference's too), and
+    the table at the budgets asked."""
     body = Body()
     if not ctx.nd:
         body.add(
@@ -50,19 +44,17 @@ def allocation_section(ctx: Context) -> Body:
             )
         )
         return body
-    grid = budget_grid()
-    theta = ctx.theta_hat if ctx.flat is None else ctx.flat
-    alloc = allocate(ctx.law, theta, grid, flops_per_token=ctx.k)
-    rows = {}
-    for key in ("N_opt", "D_opt", "tokens_per_param"):
-        v = getattr(alloc, key)
-        if ctx.flat is None:
-            rows[key] = {"point": v[0]}
-        else:
-            q05, q50, q95 = np.quantile(v, [0.05, 0.5, 0.95], axis=0)
-            rows[key] = {"q05": q05, "q50": q50, "q95": q95}
+    fit, budgets = ctx.fit, ctx.budgets
+
+    def draw(axes: np.ndarray) -> None:
+        plot_allocation(fit, ax=axes[0, 0], quantity="sizes", budgets=budgets)
+        plot_allocation(fit, ax=axes[0, 1], against=against, budgets=budgets)
+        axes[0, 0].figure.suptitle(
+            "Compute-optimal allocation (grey: beyond the data; dotted: budgets asked)"
+        )
+
+    ctx.figures["allocation"] = figure_png(draw, 1, 2, height=4.2)
     data_range = (float(ctx.C.min()), float(ctx.C.max()))
-    ctx.figures["allocation"] = allocation_figure(grid, rows, data_range, ctx.budgets)
     out = allocation_summary(ctx.fit, list(ctx.budgets), ctx.k)
     labels = {
         "N_opt": "N* (parameters)",
@@ -84,13 +76,14 @@ def allocation_section(ctx: Context) -> Body:
         FigureRef(
             "allocation",
             f"Compute-optimal N*, D* and tokens per parameter against compute ({band}; "
-            f"{out['method'].replace('_', ' ')}).",
+            f"{out['method'].replace('_', ' ')})"
+            + (f"; dashed red: what {against}'s published values imply." if against else "."),
         ),
         TableRef("allocation", f"Allocation at the budgets asked (C = {ctx.k:g} N D)"),
     )
     if "exponents" in out and ctx.flat is not None:
         a = out["exponents"]["a"]
-        body.add(Para(f"N* grows as C^a with a = {a['point']:.3f} {_interval(a)}."))
+        body.add(Para(f"N* grows as C^a with a = {estimate(a)} (median and 90% interval)."))
     for note in out["notes"]:
         body.add(Callout("note", note[:1].upper() + note[1:] + "."))
     far = max(ctx.budgets) / data_range[1]
@@ -184,6 +177,8 @@ def diagnostics_section(ctx: Context) -> Body:
             ),
             TableRef("bootstrap", "Bootstrap refit status"),
         )
+    elif ctx.method == "laplace":
+        body.add(Callout("note", "No sampler diagnostics: " + ctx.draws.warnings[0] + "."))
     else:
         body.add(Callout("note", "No sampler diagnostics: this fit has no draws."))
     return body
@@ -192,8 +187,34 @@ def diagnostics_section(ctx: Context) -> Body:
 # ----------------------------------------------------------------------------- 7. critique
 
 
-def critique_section(ctx: Context, against: str, budgets: Sequence[float]) -> Body:
-    """Published values tested against the refit, runs needed, and their allocation."""
+def protocol_sentence(e: Mapping) -> str:
+    """One sentence on how a published protocol's critique differs from the default's, and why
+    (``e``: :func:`~bayescale.workflows.replication.protocol_summary`)."""
+    return (
+        f"Under Epoch AI's protocol ({e['n_resamples']:,} resamples refitted by the summed Huber "
+        f"loss, no scale, from Hoffmann's unrounded values; delta method at the draws' mean) the "
+        f"Wald statistic against {e['reference']} is {e['wald_chi2']:.1f} +- "
+        f"{e['wald_mc_se']:.1f} (this report's bootstrap: {e['default_wald_chi2']:.1f}) and the "
+        f"runs needed for the 80% interval on a {e['runs_needed_delta']:,.0f} +- "
+        f"{e['runs_needed_delta_mc_se']:,.0f}. They differ because this report's bootstrap "
+        "refits the Huber likelihood it tests (scale included) and Epoch's the Huber loss: the "
+        "two objectives give different covariances, and W is carried mostly by the "
+        f"least-determined direction ({e['smallest_share']:.0%} and "
+        f"{e['default_smallest_share']:.0%} of W), so a small change there moves W a lot"
+        + (
+            " while the verdict stays the same."
+            if (e["wald_p"] < 0.05) == (e["default_wald_p"] < 0.05)
+            else "; here the verdicts differ at the 5% level."
+        )
+    )
+
+
+def critique_section(
+    ctx: Context, against: str, budgets: Sequence[float], protocol: Mapping | None = None
+) -> Body:
+    """Published values tested against the refit, runs needed, and their allocation;
+    ``protocol``: a published protocol's critique to set beside it
+    (:func:`~bayescale.workflows.replication.protocol_summary`)."""
     ref = get_reference(against)
     c = critique_summary(ctx.fit, against, list(budgets))
     ctx.tables["critique_tests"] = frame(
@@ -238,13 +259,15 @@ def critique_section(ctx: Context, against: str, budgets: Sequence[float]) -> Bo
             Para(f"Reference: {ref.citation}. {ref.notes}"),
             Para(
                 f"{verdict} Wald chi2({c['wald_df']}) = {c['wald_chi2']:.1f}, "
-                f"p = {c['wald_p']:.2g}; likelihood ratio {c['lr_stat']:.1f}, "
-                f"p = {c['lr_p']:.2g} ({c['n_points']} points, {c['n_draws']:,} draws)."
+                f"p = {pvalue(c['wald_p'])}; likelihood ratio {c['lr_stat']:.1f}, "
+                f"p = {pvalue(c['lr_p'])} ({c['n_points']} points, {c['n_draws']:,} draws)."
             ),
             TableRef("critique_tests_joint", "Joint tests of all published values"),
             TableRef("critique_tests", "Published values against the refit (t-tests)"),
         ]
     )
+    if protocol is not None:
+        body.add(Para(protocol_sentence(protocol)))
     if c["runs_needed"]:
         ctx.tables["runs_needed"] = frame(
             [

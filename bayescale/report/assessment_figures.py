@@ -1,7 +1,9 @@
 """The figures of the report's assessment sections: allocation, NUTS traces, runs needed.
 
-Same conventions as :mod:`bayescale.report.figures` (whose style and helpers these use): plain
-numpy arrays in, PNG bytes out, no pyplot, drawn inside a temporary ``rc_context``.
+Same conventions as :mod:`bayescale.report.figures`: :func:`allocation_axes` draws plain numpy
+arrays on an Axes (for :func:`bayescale.plot.plot_allocation`); the trace and runs-needed
+figures are report-only and return PNG bytes (no pyplot; for a user's own traces,
+``arviz.plot_trace`` on the draws' InferenceData).
 """
 
 from __future__ import annotations
@@ -14,54 +16,65 @@ import numpy as np
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from bayescale.report.style import LABEL_C, RC, new_figure, shade_beyond, to_png
+from bayescale.report.style import LABEL_C, RC, new_figure, shade_beyond, si_axis, to_png
 
 
-def allocation_figure(
+def _round(v: float) -> bool:
+    """Whether ``v`` is 2, 3 or 5 times a power of ten (the minor ticks worth a label)."""
+    return v > 0 and round(v / 10 ** math.floor(math.log10(v)), 6) in (2.0, 3.0, 5.0)
+
+
+def allocation_axes(
+    ax: object,
     C: np.ndarray,
     rows: Mapping[str, Mapping[str, np.ndarray]],
     data_range: tuple[float, float],
-    budgets: Sequence[float],
-) -> bytes:
-    """N*(C), D*(C) (left) and D*/N* (right): medians and 90% bands, log axes.
+    budgets: Sequence[float] = (),
+    quantity: str = "tokens_per_param",
+    reference: tuple[str, Mapping[str, np.ndarray]] | None = None,
+) -> object:
+    """Compute-optimal allocation against compute on ``ax``, log axes: N* and D*
+    (``quantity="sizes"``) or D*/N* (``"tokens_per_param"``), median and 90% band.
 
     ``rows`` maps ``"N_opt"``, ``"D_opt"``, ``"tokens_per_param"`` to
-    ``{"point": ..., "q05": ..., "q50": ..., "q95": ...}`` (quantiles may be absent).
+    ``{"point": ..., "q05": ..., "q50": ..., "q95": ...}`` (quantiles may be absent);
+    ``reference`` is ``(label, {"N_opt": ..., "D_opt": ..., "tokens_per_param": ...})``, a
+    published parameter set's allocation over ``C``, drawn dashed in red.
     """
-    with mpl.rc_context(RC):
-        fig, axes = new_figure(1, 2, height=4.0)
-        left, right = axes[0]
-        for ax, keys in ((left, ("N_opt", "D_opt")), (right, ("tokens_per_param",))):
-            for key, color, label in zip(
-                keys,
-                ("C0", "C1") if len(keys) == 2 else ("C2",),
-                ("N* (parameters)", "D* (tokens)") if len(keys) == 2 else ("D*/N*",),
-                strict=True,
-            ):
-                r = rows[key]
-                if "q50" in r:
-                    ax.fill_between(C, r["q05"], r["q95"], color=color, alpha=0.3, lw=0)
-                    ax.plot(C, r["q50"], color=color, lw=1.6, label=f"{label}, median")
-                else:
-                    ax.plot(C, r["point"], color=color, lw=1.6, label=f"{label}, point fit")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(LABEL_C)
-            for b in budgets:
-                ax.axvline(b, color="0.3", ls=":", lw=1)
-            shade_beyond(ax, *data_range)
-        left.set_ylabel("compute-optimal N* (parameters), D* (tokens)")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        right.yaxis.set_major_formatter(plain)
-        right.yaxis.set_minor_formatter(plain)
-        right.set_ylabel("tokens per parameter D*/N*")
-        h, _ = left.get_legend_handles_labels()
-        if "q50" in rows["N_opt"]:
-            h.append(Patch(color="0.5", alpha=0.3, label="90% band over draws"))
-        left.legend(handles=h, loc="upper left", framealpha=0.9)
-        right.legend(loc="upper left", framealpha=0.9)
-        fig.suptitle("Compute-optimal allocation (grey: beyond the data; dotted: budgets asked)")
-        return to_png(fig)
+    sizes = quantity == "sizes"
+    keys = ("N_opt", "D_opt") if sizes else ("tokens_per_param",)
+    colors = ("C0", "C1") if sizes else ("C2",)
+    labels = ("N* (parameters)", "D* (tokens)") if sizes else ("D*/N*",)
+    for key, color, label in zip(keys, colors, labels, strict=True):
+        r = rows[key]
+        if "q50" in r:
+            ax.fill_between(C, r["q05"], r["q95"], color=color, alpha=0.3, lw=0)
+            ax.plot(C, r["q50"], color=color, lw=1.6, label=f"{label}, median")
+        else:
+            ax.plot(C, r["point"], color=color, lw=1.6, label=f"{label}, point fit")
+        if reference is not None:
+            ax.plot(C, reference[1][key], color="C3", ls="--", lw=1.4,
+                    label=f"{label.split(' ')[0]} implied by {reference[0]}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(LABEL_C)
+    for b in budgets:
+        ax.axvline(b, color="0.3", ls=":", lw=1)
+    shade_beyond(ax, *data_range)
+    h, _ = ax.get_legend_handles_labels()
+    if "q50" in rows[keys[0]]:
+        h.append(Patch(color="0.5", alpha=0.3, label="90% band over draws"))
+    if sizes:
+        si_axis(ax.yaxis)
+        ax.set_ylabel("compute-optimal N* (parameters), D* (tokens)")
+        ax.set_title("Compute-optimal N* and D*")
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if _round(v) else ""))
+        ax.set_ylabel("tokens per parameter D*/N*")
+        ax.set_title("Tokens per parameter")
+    ax.legend(handles=h, loc="upper left", framealpha=0.9, fontsize=8)
+    return ax
 
 
 def trace_figure(values: np.ndarray, names: Sequence[str]) -> bytes:

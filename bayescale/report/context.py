@@ -40,6 +40,8 @@ class Context:
         self.law = f.law
         self.k = float(f.data.flops_per_token)
         self.x = {k: np.asarray(v, dtype=np.float64) for k, v in f.data.x.items()}
+        #: The input of a one-input law (``"x"`` by convention, or any name, e.g. ``"C"``).
+        self.var = self.law.inputs[0] if len(self.law.inputs) == 1 else "x"
         self.loss = np.asarray(f.data.loss, dtype=np.float64)
         self.theta_hat = np.asarray(f.result.theta, dtype=np.float64)
         self.nd = set(self.law.inputs) == {"N", "D"}
@@ -74,7 +76,10 @@ class Context:
 
     @property
     def xvar(self) -> str:
-        """Canonical variable of a one-variable law's input ``x`` (``"x"`` if unknown)."""
+        """Canonical variable of a one-variable law's input ``x`` (``"x"`` if unknown), or
+        the name of a one-input law's input when it is not ``x``."""
+        if self.var != "x":
+            return self.var
         cols, der = self.fit.data.columns, self.fit.data.derived
         for k in ("N", "D", "C", "step"):
             if ("x" in cols and cols.get(k) == cols["x"]) or (

@@ -1,18 +1,19 @@
-"""The report's figures: matplotlib ``Figure`` objects rendered to PNG bytes with Agg.
+"""The report's figures of the data, the fit, the residuals and the parameters.
 
-Every function takes plain numpy arrays (all computation happens in the section modules,
-:mod:`bayescale.report.sections` and :mod:`bayescale.report.assessment`) and returns PNG
-bytes. No pyplot: figures are ``matplotlib.figure.Figure`` instances drawn on an Agg canvas
-inside a temporary ``rc_context``, so nothing leaks into a user's matplotlib state. Sizes are
-about 6.5 x 4 in at 120 dpi with fonts of 9 pt and more, readable in print.
+The ``*_axes`` functions draw plain numpy arrays on a matplotlib Axes and return it; the
+public :mod:`bayescale.plot` functions (:mod:`bayescale.report.plotting`) compute those arrays
+from a fit and call them, and the report draws through :mod:`bayescale.plot` too, so there is
+one copy of every figure. The posterior predictive check and the parameter histograms are
+report-only figures (``*_figure``, PNG bytes); for a user's own traces, posteriors and
+predictive checks, arviz's ``plot_trace``, ``plot_posterior`` and ``plot_ppc`` on the draws'
+InferenceData serve better. No pyplot here: the report's figures are
+``matplotlib.figure.Figure`` instances on an Agg canvas inside a temporary ``rc_context``.
 
 Bands are 90% central intervals. The two predictive kinds have fixed styles everywhere: the
 law's curve under parameter uncertainty (``kind="mean"``) is the darker, narrower band; a new
-training run's loss (``kind="new_run"``) is the lighter, wider one.
-
-This module has the figures of the data, the fit, the residuals and the parameters; the style
-and shared helpers are in :mod:`bayescale.report.style`, the figures of the assessment
-sections (allocation, NUTS traces, runs needed) in :mod:`bayescale.report.assessment_figures`.
+training run's loss (``kind="new_run"``) is the lighter, wider one. Style and shared helpers:
+:mod:`bayescale.report.style`; the assessment figures (allocation, NUTS traces, runs needed):
+:mod:`bayescale.report.assessment_figures`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from matplotlib.patches import Patch
 
 from bayescale.report.style import (
     LABEL_C,
+    LABEL_D,
     LABEL_LOSS,
     LABEL_N,
     MEAN_ALPHA,
@@ -39,11 +41,14 @@ from bayescale.report.style import (
     loss_limits,
     new_figure,
     shade_beyond,
+    si_axis,
     to_png,
 )
+from bayescale.report.units import flops, num
 
 
-def compute_figure(
+def compute_axes(
+    ax: object,
     C: np.ndarray,
     loss: np.ndarray,
     N: np.ndarray,
@@ -51,83 +56,87 @@ def compute_figure(
     point: np.ndarray,
     mean: Band,
     new: Band,
-    budgets: Sequence[float] = (),
-) -> bytes:
-    """Loss vs compute: the data coloured by N, the law along the compute-optimal frontier."""
-    with mpl.rc_context(RC):
-        fig, ax = new_figure()
-        ax = ax[0, 0]
-        draw_band(ax, grid, new, "C0", NEW_ALPHA)
-        draw_band(ax, grid, mean, "C0", MEAN_ALPHA)
-        ax.plot(grid, point, color="C0", lw=1.6)
-        sc = ax.scatter(C, loss, c=N, s=14, cmap="viridis", norm=LogNorm(), edgecolor="none")
-        fig.colorbar(sc, ax=ax, label=LABEL_N, pad=0.01)
-        for b in budgets:
-            ax.axvline(b, color="0.3", ls=":", lw=1)
-        ax.set_xscale("log")
-        ax.set_xlabel(LABEL_C)
-        ax.set_ylabel(LABEL_LOSS)
-        ax.set_ylim(*loss_limits(loss, point))
-        shade_beyond(ax, float(np.min(C)), float(np.max(C)))
-        handles = kind_handles(mean is not None, new is not None, "C0")
-        handles[0].set_label("law at compute-optimal N*, D* (point fit)")
-        handles.append(Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="training runs"))
-        if budgets:
-            handles.append(Line2D([], [], color="0.3", ls=":", label="budgets asked"))
-        ax.legend(handles=handles, loc="lower left", framealpha=0.9)
-        ax.set_title("Loss vs compute (grey: beyond the data's compute range)")
-        return to_png(fig)
+    marks: Sequence[tuple[float, float, float, float]] = (),
+) -> object:
+    """Loss vs compute on ``ax``: the data coloured by N, the law along the compute-optimal
+    frontier, and at each budget of ``marks`` (``(C, median, low, high)``) the predicted loss
+    with its 90% interval, written beside it."""
+    draw_band(ax, grid, new, "C0", NEW_ALPHA)
+    draw_band(ax, grid, mean, "C0", MEAN_ALPHA)
+    ax.plot(grid, point, color="C0", lw=1.6)
+    sc = ax.scatter(C, loss, c=N, s=14, cmap="viridis", norm=LogNorm(), edgecolor="none")
+    bar = ax.figure.colorbar(sc, ax=ax, label=LABEL_N, pad=0.01)
+    si_axis(bar.ax.yaxis)
+    lines = []
+    for b, med, lo, hi in sorted(marks):
+        ax.axvline(b, color="0.3", ls=":", lw=1)
+        ax.errorbar([b], [med], yerr=[[med - lo], [hi - med]], fmt="o", color="k", ms=4,
+                    capsize=3, zorder=5)  # fmt: skip
+        lines.append(f"C = {flops(b)}: {num(med)}" + (f" [{num(lo)}-{num(hi)}]" if hi > lo else ""))
+    if lines:
+        # Lower left: below the data (losses fall with compute), away from the extrapolation.
+        ax.text(0.02, 0.03, "loss at the budgets (dots)\n" + "\n".join(lines),
+                transform=ax.transAxes, ha="left", va="bottom", fontsize=8.5,
+                bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel(LABEL_C)
+    ax.set_ylabel(LABEL_LOSS)
+    lows = [m[2] for m in marks]
+    ax.set_ylim(*loss_limits(loss, point, np.array(lows) if lows else None))
+    shade_beyond(ax, float(np.min(C)), float(np.max(C)))
+    handles = kind_handles(mean is not None, new is not None, "C0")
+    handles[0].set_label("law at compute-optimal N*, D*")
+    handles.append(Line2D([], [], ls="", marker="o", color="0.4", ms=4, label="training runs"))
+    if marks:
+        handles.append(
+            Line2D([], [], color="k", marker="o", ms=4, ls=":", label="loss at a budget, 90%")
+        )
+    ax.legend(handles=handles, loc="upper right", framealpha=0.9, fontsize=8.5)
+    ax.set_title("Loss vs compute (grey: beyond the data's compute range)")
+    return ax
 
 
-def isoflop_figure(
+def isoflop_axes(
+    ax: object,
     curves: Sequence[Mapping[str, object]],
     N: np.ndarray,
     C: np.ndarray,
     loss: np.ndarray,
-) -> bytes:
-    """IsoFLOP curves: loss vs N at fixed budgets, with the runs near each budget overlaid.
+) -> object:
+    """IsoFLOP curves on ``ax``: loss vs N at fixed budgets, with the runs near each budget.
 
     Each curve is a mapping with ``budget``, ``N`` (grid), ``point`` and the ``mean`` / ``new``
-    bands (``(lo, hi)`` or ``None``).
+    bands (``(lo, hi)`` or ``None``). The legend sits below the axes.
     """
-    with mpl.rc_context(RC):
-        fig, ax = new_figure(height=4.8)
-        ax = ax[0, 0]
-        cmap = mpl.colormaps["plasma"]
-        ax.scatter(N, loss, s=8, color="0.8", edgecolor="none", zorder=1)
-        lows = []
-        for i, c in enumerate(curves):
-            color = cmap(0.05 + 0.8 * i / max(len(curves) - 1, 1))
-            draw_band(ax, c["N"], c["new"], color, NEW_ALPHA)
-            draw_band(ax, c["N"], c["mean"], color, MEAN_ALPHA)
-            ax.plot(
-                c["N"],
-                c["point"],
-                color=color,
-                lw=1.6,
-                label=f"{c['budget']:.0e}".replace("e+", "e"),
-            )
-            near = np.abs(np.log10(C) - math.log10(c["budget"])) < 0.08
-            ax.scatter(N[near], loss[near], s=18, color=color, edgecolor="k", lw=0.4, zorder=3)
-            lows.append(np.min(c["point"]))
-        ax.set_xscale("log")
-        ax.set_xlabel(LABEL_N)
-        ax.set_ylabel(LABEL_LOSS)
-        ax.set_ylim(*loss_limits(loss, np.array(lows)))
-        h, _ = ax.get_legend_handles_labels()
-        has_mean = any(c["mean"] is not None for c in curves)
-        has_new = any(c["new"] is not None for c in curves)
-        kinds = kind_handles(has_mean, has_new)[1:]
-        kinds.append(
-            Line2D([], [], ls="", marker="o", mfc="0.6", mec="k", ms=4, label="runs within 20%")
-        )
-        fig.legend(handles=h, loc="outside right upper", frameon=False, title="budget (FLOPs)")
-        fig.legend(handles=kinds, loc="outside lower center", ncol=2, frameon=False)
-        ax.set_title("IsoFLOP curves from the law (loss vs N at fixed compute C = 6 N D)")
-        return to_png(fig)
+    cmap = mpl.colormaps["plasma"]
+    ax.scatter(N, loss, s=8, color="0.8", edgecolor="none", zorder=1)
+    lows = []
+    for i, c in enumerate(curves):
+        color = cmap(0.05 + 0.8 * i / max(len(curves) - 1, 1))
+        draw_band(ax, c["N"], c["new"], color, NEW_ALPHA)
+        draw_band(ax, c["N"], c["mean"], color, MEAN_ALPHA)
+        ax.plot(c["N"], c["point"], color=color, lw=1.6, label=f"C = {flops(c['budget'])}")
+        near = np.abs(np.log10(C) - math.log10(c["budget"])) < 0.08
+        ax.scatter(N[near], loss[near], s=18, color=color, edgecolor="k", lw=0.4, zorder=3)
+        lows.append(np.min(c["point"]))
+    ax.set_xscale("log")
+    si_axis(ax.xaxis)
+    ax.set_xlabel(LABEL_N)
+    ax.set_ylabel(LABEL_LOSS)
+    ax.set_ylim(*loss_limits(loss, np.array(lows)))
+    h, _ = ax.get_legend_handles_labels()
+    has_mean = any(c["mean"] is not None for c in curves)
+    has_new = any(c["new"] is not None for c in curves)
+    h += kind_handles(has_mean, has_new)[1:]
+    h.append(Line2D([], [], ls="", marker="o", mfc="0.6", mec="k", ms=4, label="runs within 20%"))
+    ax.legend(handles=h, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False,
+              ncol=3, fontsize=8.5)  # fmt: skip
+    ax.set_title("IsoFLOP curves (loss vs N at fixed compute C = 6 N D)")
+    return ax
 
 
-def one_variable_figure(
+def one_variable_axes(
+    ax: object,
     x: np.ndarray,
     loss: np.ndarray,
     grid: np.ndarray,
@@ -135,39 +144,34 @@ def one_variable_figure(
     mean: Band,
     new: Band,
     xlabel: str,
-) -> bytes:
-    """Loss vs the one input of a one-variable law, with the predictive bands."""
-    with mpl.rc_context(RC):
-        fig, ax = new_figure()
-        ax = ax[0, 0]
-        draw_band(ax, grid, new, "C0", NEW_ALPHA)
-        draw_band(ax, grid, mean, "C0", MEAN_ALPHA)
-        ax.plot(grid, point, color="C0", lw=1.6)
-        ax.scatter(x, loss, s=12, color="k", zorder=3)
-        ax.set_xscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(LABEL_LOSS)
-        h = kind_handles(mean is not None, new is not None, "C0")
-        h.append(Line2D([], [], ls="", marker="o", color="k", ms=4, label="data"))
-        ax.legend(handles=h, loc="upper right", framealpha=0.9)
-        ax.set_title("The data and the fitted law")
-        return to_png(fig)
+) -> object:
+    """Loss vs the one input of a one-variable law on ``ax``, with the predictive bands."""
+    draw_band(ax, grid, new, "C0", NEW_ALPHA)
+    draw_band(ax, grid, mean, "C0", MEAN_ALPHA)
+    ax.plot(grid, point, color="C0", lw=1.6)
+    ax.scatter(x, loss, s=12, color="k", zorder=3)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(LABEL_LOSS)
+    h = kind_handles(mean is not None, new is not None, "C0")
+    h.append(Line2D([], [], ls="", marker="o", color="k", ms=4, label="data"))
+    ax.legend(handles=h, loc="upper right", framealpha=0.9)
+    ax.set_title("The data and the fitted law")
+    return ax
 
 
-def residuals_figure(panels: Sequence[tuple[str, np.ndarray]], r: np.ndarray) -> bytes:
-    """Residuals ``log L_obs - log L_fit`` against each input (log x axes)."""
-    with mpl.rc_context(RC):
-        fig, axes = new_figure(1, len(panels), height=3.2, sharey=True)
-        scale = float(np.max(np.abs(r))) or 1.0
-        for ax, (label, x) in zip(axes[0], panels, strict=True):
-            ax.axhline(0.0, color="0.3", lw=1)
-            ax.scatter(x, r, s=9, color="C0", alpha=0.75, edgecolor="none")
-            ax.set_xscale("log")
-            ax.set_xlabel(label)
-            ax.set_ylim(-1.1 * scale, 1.1 * scale)
-        axes[0, 0].set_ylabel("residual (log L_obs - log L_fit)")
-        fig.suptitle("Residuals of the point fit (log loss)")
-        return to_png(fig)
+def residuals_axes(ax: object, x: np.ndarray, r: np.ndarray, xlabel: str) -> object:
+    """Residuals ``log L_obs - log L_fit`` against one input (log x axis) on ``ax``."""
+    scale = float(np.max(np.abs(r))) or 1.0
+    ax.axhline(0.0, color="0.3", lw=1)
+    ax.scatter(x, r, s=9, color="C0", alpha=0.75, edgecolor="none")
+    ax.set_xscale("log")
+    if xlabel in (LABEL_N, LABEL_D):
+        si_axis(ax.xaxis)
+    ax.set_xlabel(xlabel)
+    ax.set_ylim(-1.1 * scale, 1.1 * scale)
+    ax.set_ylabel("residual (log L_obs - log L_fit)")
+    return ax
 
 
 def ppc_figure(

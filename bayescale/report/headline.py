@@ -1,10 +1,12 @@
-"""The report's plain-language parts: the 5-line summary and the reproducibility checklist.
+"""The report's plain-language parts: the headline, the 5-line summary and the
+reproducibility checklist.
 
-:func:`headline_lines` answers "how sure are we" in five lines (law, data, key exponents,
-tokens per parameter, certainty); :func:`reproducibility_section` lists what it takes to
-reproduce the fit, after the checklist of the (Mis)Fitting survey of scaling-law fits (law,
-objective, optimiser, starts, filters, FLOPs convention, :func:`data_hash`,
-:func:`package_versions`, seeds and the command line).
+:func:`planner_headline` answers in planner units at the first budget (N*, D* and the loss, in
+SI units, and how far beyond the largest run); :func:`headline_lines` answers "how sure are
+we" in five lines (law, data, key exponents, tokens per parameter, certainty);
+:func:`reproducibility_section` lists what it takes to reproduce the fit, after the checklist
+of the (Mis)Fitting survey of scaling-law fits (law, objective, optimiser, starts, filters,
+FLOPs convention, :func:`data_hash`, :func:`package_versions`, seeds and the command line).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from bayescale.laws.spec import derived_values, to_natural
 from bayescale.likelihood import Noise
 from bayescale.report.context import PREDICTIVE_SEED, Context
 from bayescale.report.render import Body, Code, Para, TableRef, frame
-from bayescale.results.records import draws_summary
+from bayescale.report.units import estimate, flops, num, si
+from bayescale.results.records import Fit, draws_summary
 from bayescale.results.summaries import allocation_summary, diagnostic_messages
 
 #: Packages whose versions the reproducibility checklist records.
@@ -85,12 +88,46 @@ def _objective_text(obj: object) -> str:
     return f"minimising the summed {obj.kind} loss{extra} on log-loss residuals"
 
 
-def _sci(v: float, digits: int = 2) -> str:
-    return f"{v:.{digits}g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+def _range(v: np.ndarray, unit: str) -> str:
+    if unit == "FLOPs":
+        return f"{flops(float(np.min(v)))} to {flops(float(np.max(v)))} FLOPs"
+    return f"{si(float(np.min(v)))} to {si(float(np.max(v)))} {unit}"
 
 
-def _range(v: np.ndarray) -> str:
-    return f"{_sci(float(np.min(v)))} to {_sci(float(np.max(v)))}"
+def planner_headline(fit: Fit, budget: float) -> str | None:
+    """The answer in planner units at one budget, under the summary convention
+    (:data:`~bayescale.report.units.CONVENTION`).
+
+    Parameters
+    ----------
+    fit
+        A fit of a law of ``N`` and ``D``, with or without draws.
+    budget
+        Compute budget in FLOPs.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"At C = 1e24 FLOPs: N* ~ 96 B params [69-144 B], D* ~ 1.7 T tokens
+        [1.2-2.4 T], loss 1.96 [1.94-1.98]; 77x beyond the largest run."``; ``None`` for a law
+        whose inputs are not ``N`` and ``D``.
+    """
+    if set(fit.law.inputs) != {"N", "D"}:
+        return None
+    k = float(fit.data.flops_per_token)
+    row = allocation_summary(fit, [budget], k)["budgets"][0]
+    largest = k * float(np.max(np.asarray(fit.data.x["N"]) * np.asarray(fit.data.x["D"])))
+    far = budget / largest
+    if far >= 1.5:
+        where = f"{far:,.0f}x beyond the largest run"
+    else:
+        where = "within the data's compute" if far <= 1 else f"{far:.1f}x the largest run"
+    n, d = (estimate(row[q], "si").split(" [", 1) for q in ("N_opt", "D_opt"))
+    n_txt = f"N* ~ {n[0]} params" + (f" [{n[1]}" if len(n) > 1 else "")
+    d_txt = f"D* ~ {d[0]} tokens" + (f" [{d[1]}" if len(d) > 1 else "")
+    loss = estimate(row["loss_opt"])
+    bare = "" if fit.draws is not None else " (point fit, no intervals)"
+    return f"At C = {flops(budget)} FLOPs: {n_txt}, {d_txt}, loss {loss}; {where}{bare}."
 
 
 def method_text(ctx: Context) -> str:
@@ -101,6 +138,9 @@ def method_text(ctx: Context) -> str:
     n = int(np.prod(d.theta.shape[:-1]))
     if d.method == "nuts":
         return f"NUTS posterior ({d.theta.shape[0]} chains x {d.theta.shape[1]} draws)"
+    if d.method == "laplace":
+        cov = "robust sandwich" if d.settings.get("robust") else "Laplace"
+        return f"approximate normal at the optimum ({cov} covariance, {n:,} draws)"
     clus = " cluster" if d.diagnostics.get("cluster") else ""
     return f"nonparametric{clus} bootstrap ({n:,} refits)"
 
@@ -115,35 +155,34 @@ def headline_lines(ctx: Context, budget: float) -> list[str]:
     data = f"Data: {n} runs" + (f" ({dropped} of {rows} rows dropped by {filt})" if dropped else "")
     if ctx.nd:
         data += (
-            f"; N {_range(ctx.x['N'])} parameters, D {_range(ctx.x['D'])} tokens, C "
-            f"{_range(ctx.C)} FLOPs (C = {ctx.k:g} N D)."
+            f"; N {_range(ctx.x['N'], 'parameters')}, D {_range(ctx.x['D'], 'tokens')}, "
+            f"C {_range(ctx.C, 'FLOPs')} (C = {ctx.k:g} N D)."
         )
     else:
-        data += f"; {ctx.xvar} {_range(ctx.x['x'])}."
+        xv, unit = ctx.x[ctx.var], {"N": "parameters", "D": "tokens", "C": "FLOPs"}.get(ctx.xvar)
+        if unit:
+            data += f"; {ctx.xvar} {_range(xv, unit)}."
+        else:
+            data += f"; {ctx.xvar} {num(float(xv.min()))} to {num(float(xv.max()))}."
     lines.append(data)
     s = draws_summary(f, f.draws) if f.draws is not None else None
-    point = f.params
-    keys = [p.label for p in law.params if p.transform == "identity"]
-    parts = []
-    for k in keys:
-        txt = f"{k} = {point[k]:.3f}"
-        parts.append(txt + (f" {_ci(s['params'][k])}" if s else ""))
+    point = {k: {"point": v} for k, v in f.params.items()}
     nat_hat = to_natural(law, ctx.theta_hat[: law.n_params])
-    for name, value in derived_values(law, nat_hat).items():
-        txt = f"{name} = {float(value):.3f}"
-        if name == "a":
-            txt = f"a = beta/(alpha+beta) = {float(value):.3f}"
-        elif name == "b":
-            continue
-        parts.append(txt + (f" {_ci(s['derived'][name])}" if s else ""))
+    point.update({k: {"point": float(v)} for k, v in derived_values(law, nat_hat).items()})
+    summ = point if s is None else {**s["params"], **s["derived"]}
+    keys = [p.label for p in law.params if p.transform == "identity"]
+    parts = [f"{k} = {estimate(summ[k])}" for k in keys if k in summ]
+    if "a" in summ:
+        parts.append(f"a = beta/(alpha+beta) = {estimate(summ['a'])}")
+    parts += [f"{k} = {estimate(summ[k])}" for k in law.derived_names if k not in ("a", "b")]
     lines.append(
         "Key exponents: " + ", ".join(parts) + ("." if s else " (point estimates, no intervals).")
     )
     if ctx.nd:
         t = allocation_summary(f, [budget], ctx.k)["budgets"][0]["tokens_per_param"]
-        ci = f" [90%: {t['q05']:.1f}-{t['q95']:.1f}]" if "q05" in t else " (no interval)"
         lines.append(
-            f"Tokens per parameter at C = {_sci(budget, 3)} FLOPs: D*/N* = {t['point']:.1f}{ci}."
+            f"Tokens per parameter at C = {flops(budget)} FLOPs: D*/N* = "
+            f"{estimate(t, 'ratio')}" + ("." if "q05" in t else " (no interval).")
         )
     else:
         lines.append(
@@ -156,7 +195,7 @@ def headline_lines(ctx: Context, budget: float) -> list[str]:
             "--method bootstrap or --method nuts for intervals."
         )
     else:
-        cert = f"Certainty: intervals are 90% intervals from the {method_text(ctx)}"
+        cert = f"Certainty: medians and 90% intervals from the {method_text(ctx)}"
         if fail:
             cert += (
                 f"; WARNING: {len(fail)} diagnostic check(s) failed (see Diagnostics), so treat "
@@ -166,10 +205,6 @@ def headline_lines(ctx: Context, budget: float) -> list[str]:
             cert += "; all diagnostics passed."
     lines.append(cert)
     return lines
-
-
-def _ci(s: dict) -> str:
-    return f"[90%: {s['q05']:.3f}-{s['q95']:.3f}]"
 
 
 def reproducibility_section(ctx: Context, command: str | None) -> Body:

@@ -38,6 +38,10 @@ nav.toc { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px;
   padding: 0.5rem 1rem; margin: 1rem 0; }
 nav.toc ol { margin: 0.2rem 0; padding-left: 1.4rem; columns: 2; }
 nav.toc a { color: #0550ae; text-decoration: none; }
+div.headline { background: #eef6ff; border: 1px solid #54aeff; border-left: 5px solid #0969da;
+  border-radius: 6px; padding: 0.6rem 1rem; margin: 0.8rem 0 1rem; }
+div.headline p { margin: 0.3rem 0; }
+div.headline p.answer { font-size: 1.2rem; font-weight: 600; }
 ol.summary { font-size: 1.05rem; background: #f6f8fa; border-left: 4px solid #0969da;
   padding: 0.6rem 1rem 0.6rem 2.2rem; }
 ol.summary li { margin: 0.25rem 0; }
@@ -83,11 +87,27 @@ def inline_html(text: str) -> str:
 
 
 _LONE_STAR = re.compile(r"(?<![*\\])\*(?!\*)")
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+#: Characters that would make Markdown (or the HTML it may carry) of user text: a tag, an
+#: entity, a link. Code spans are literal in Markdown and are left alone.
+_MD_ESCAPES = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", "[": "\\[", "]": "\\]"})
 
 
 def md_text(text: str) -> str:
-    """Text for Markdown: a lone ``*`` (as in ``D*/N*``) is escaped; ``**bold**`` is kept."""
-    return _LONE_STAR.sub(r"\\*", text)
+    """Text for Markdown: ``<``, ``>``, ``&``, ``[``, ``]`` and a lone ``*`` (as in
+    ``D*/N*``) are escaped outside ```code``` spans, so user strings (column names, group
+    keys, law names, paths) cannot become tags or links; ``**bold**`` is kept."""
+    parts = _CODE_SPAN.split(str(text))
+    return "".join(
+        p if i % 2 else _LONE_STAR.sub(r"\\*", p.translate(_MD_ESCAPES))
+        for i, p in enumerate(parts)
+    )
+
+
+def md_fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks in ``text`` (at least three)."""
+    runs = [len(m) for m in re.findall(r"`+", text)]
+    return "`" * max(3, max(runs, default=0) + 1)
 
 
 def fmt_value(v: object, digits: int = 4) -> str:
@@ -194,7 +214,8 @@ class Code:
 
     def markdown(self, report: object, figure_paths: Mapping[str, str]) -> str:
         """Markdown of the block."""
-        return f"```text\n{self.text}\n```"
+        fence = md_fence(self.text)
+        return f"{fence}text\n{self.text}\n{fence}"
 
 
 @dataclass(frozen=True)
@@ -239,7 +260,7 @@ class TableRef:
         def cell(v: object) -> str:
             return md_text(fmt_value(v)).replace("|", "\\|").replace("\n", " ")
 
-        cols = [md_text(str(c)) for c in [df.index.name or "", *df.columns]]
+        cols = [cell(str(c)) for c in [df.index.name or "", *df.columns]]
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for idx, row in df.iterrows():
             lines.append("| " + " | ".join([cell(idx)] + [cell(v) for v in row]) + " |")
@@ -318,6 +339,14 @@ def to_html(report: object, subtitle: str = "") -> str:
     )
     title = html.escape(report.title)
     sub = f'<p class="subtitle">{inline_html(subtitle)}</p>' if subtitle else ""
+    lines = getattr(report, "headline", ())
+    if lines:
+        paras = "".join(
+            f'<p class="{"answer" if i == 0 else "line"}">{inline_html(t)}</p>'
+            for i, t in enumerate(lines)
+        )
+        sub += f'<div class="headline" id="headline" role="note">{paras}</div>'
+
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -331,11 +360,12 @@ def to_html(report: object, subtitle: str = "") -> str:
 
 def to_markdown(report: object, figure_paths: Mapping[str, str], subtitle: str = "") -> str:
     """Markdown for a report, with figures linked at ``figure_paths[name]`` (relative paths)."""
-    parts = [f"# {report.title}"]
+    parts = [f"# {md_text(report.title)}"]
     if subtitle:
-        parts.append(subtitle)
+        parts.append(md_text(subtitle))
+    parts += [md_text(t) for t in getattr(report, "headline", ())]
     for sid, head, content in report.sections:
-        parts.append(f'<a id="{sid}"></a>\n\n## {head}')
+        parts.append(f'<a id="{html.escape(sid, quote=True)}"></a>\n\n## {md_text(head)}')
         parts.append(content.markdown(report, figure_paths))
     return "\n\n".join(parts) + "\n"
 

@@ -16,48 +16,19 @@ checklist in :mod:`bayescale.report.headline`.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from bayescale.laws.spec import derived_values, to_natural
-from bayescale.predict.allocation import allocate
-from bayescale.predict.posterior import predict_log_loss, predictive
+from bayescale.predict.posterior import predict_log_loss, predictive, summarise
 from bayescale.report import figures as F
 from bayescale.report import style as S
 from bayescale.report.context import PREDICTIVE_SEED, Context
+from bayescale.report.engines import noise_sd, noise_text
+from bayescale.report.plotting import LABELS, plot_fit, plot_isoflops, plot_residuals
 from bayescale.report.render import Body, Callout, FigureRef, Para, TableRef, frame
+from bayescale.report.style import figure_png
+from bayescale.report.units import num
 from bayescale.results.records import derived_draws, draws_summary, natural_draws
-
-_LABELS = {"N": S.LABEL_N, "D": S.LABEL_D, "C": S.LABEL_C, "step": "training step"}
-
-
-def _isoflop_budgets(C: np.ndarray, max_curves: int = 5) -> list[float]:
-    """The data's budgets: its distinct C (IsoFLOP data), else round values with runs near them.
-
-    Round values are powers of ten (or 1 and 3 times them when fewer than three powers of ten
-    qualify) with at least three runs within 20% of the budget.
-    """
-    distinct = np.unique(np.round(np.log10(C), 2))
-    if distinct.size <= 8:
-        vals = sorted({float(f"{10**v:.2g}") for v in distinct})
-    else:
-        lo, hi = math.floor(math.log10(C.min())), math.ceil(math.log10(C.max()))
-        logc = np.log10(C)
-
-        def near(b: float) -> bool:
-            return int(np.sum(np.abs(logc - math.log10(b)) < 0.08)) >= 3
-
-        vals = [10.0**e for e in range(lo, hi + 1) if near(10.0**e)]
-        if len(vals) < 3:
-            vals = [m * 10.0**e for e in range(lo, hi + 1) for m in (1.0, 3.0) if near(m * 10.0**e)]
-        if not vals:
-            vals = [float(f"{10 ** np.median(logc):.1g}")]
-    if len(vals) > max_curves:
-        idx = np.unique(np.round(np.linspace(0, len(vals) - 1, max_curves)).astype(int))
-        vals = [vals[i] for i in idx]
-    return vals
-
 
 # ----------------------------------------------------------------------------- 2. fit
 
@@ -65,29 +36,21 @@ def _isoflop_budgets(C: np.ndarray, max_curves: int = 5) -> list[float]:
 def fit_section(ctx: Context) -> Body:
     """The data and the fitted law, with mean-curve and new-run bands."""
     body = Body()
+    fit = ctx.fit
     if ctx.nd:
-        c_lo, c_hi = float(ctx.C.min()), float(ctx.C.max())
-        grid = np.logspace(
-            math.log10(c_lo / 3), math.log10(max(c_hi * 3, max(ctx.budgets) * 1.5)), 90
+        ctx.figures["fit_compute"] = figure_png(
+            lambda a: plot_fit(fit, ax=a[0, 0], budgets=ctx.budgets)
         )
-        opt = allocate(ctx.law, ctx.theta_hat, grid, flops_per_token=ctx.k)
-        point, mean, new = ctx.bands({"N": opt.N_opt[0], "D": opt.D_opt[0]})
-        ctx.figures["fit_compute"] = F.compute_figure(
-            ctx.C, ctx.loss, ctx.x["N"], grid, point, mean, new, ctx.budgets
+        ctx.figures["fit_isoflop"] = figure_png(
+            lambda a: plot_isoflops(fit, ax=a[0, 0]), height=4.8
         )
-        curves = []
-        n_lo, n_hi = float(ctx.x["N"].min()), float(ctx.x["N"].max())
-        n_grid = np.logspace(math.log10(n_lo / 3), math.log10(n_hi * 3), 90)
-        for b in _isoflop_budgets(ctx.C):
-            p, m, nr = ctx.bands({"N": n_grid, "D": b / (ctx.k * n_grid)})
-            curves.append({"budget": b, "N": n_grid, "point": p, "mean": m, "new": nr})
-        ctx.figures["fit_isoflop"] = F.isoflop_figure(curves, ctx.x["N"], ctx.C, ctx.loss)
         body.add(
             FigureRef(
                 "fit_compute",
                 f"Training runs (dots, coloured by N) and the law along its compute-optimal "
                 f"frontier: the lowest loss reachable at each compute C = {ctx.k:g} N D. Every "
-                "run lies on or above it.",
+                "run lies on or above it. At each budget asked (dotted), the loss of the law's "
+                "curve at the compute-optimal N*, D* with its 90% interval.",
             ),
             FigureRef(
                 "fit_isoflop",
@@ -97,11 +60,8 @@ def fit_section(ctx: Context) -> Body:
             ),
         )
     else:
-        xv = ctx.x["x"]
-        grid = np.logspace(math.log10(xv.min() / 2), math.log10(xv.max() * 2), 120)
-        point, mean, new = ctx.bands({"x": grid})
-        label = _LABELS.get(ctx.xvar, "x")
-        ctx.figures["fit"] = F.one_variable_figure(xv, ctx.loss, grid, point, mean, new, label)
+        label = LABELS.get(ctx.xvar, "x")
+        ctx.figures["fit"] = figure_png(lambda a: plot_fit(fit, ax=a[0, 0]))
         body.add(FigureRef("fit", f"The data and the fitted law against {label}."))
     if ctx.curve_draws is not None:
         body.add(
@@ -130,14 +90,22 @@ def fit_section(ctx: Context) -> Body:
             )
         )
     elif not ctx.can_new_run:
-        body.add(
-            Callout(
-                "note",
-                "No new-run band: the fit minimised a loss, not a likelihood, so it has no noise "
-                "model to sample runs from (refit with `--noise huber`).",
-            )
-        )
+        body.add(Callout("note", "No new-run band: " + no_noise_reason(ctx)))
     return body
+
+
+def no_noise_reason(ctx: Context) -> str:
+    """Why a report has no noise scale to sample new runs from (one sentence)."""
+    if ctx.noise is not None:
+        return (
+            "the bootstrap refits minimised a loss (`--boot-objective loss` or a protocol such "
+            "as `besiroglu2024`), so the draws carry no noise scale to sample runs from "
+            "(bootstrap with `--boot-objective likelihood` for one)."
+        )
+    return (
+        "the fit minimised a loss, not a likelihood, so it has no noise model to sample runs "
+        "from (refit with `--noise huber`)."
+    )
 
 
 # ----------------------------------------------------------------------------- 3. residuals
@@ -147,13 +115,20 @@ def residuals_section(ctx: Context) -> Body:
     """Residuals against each input, and the posterior predictive check."""
     body = Body()
     r = np.log(ctx.loss) - predict_log_loss(ctx.law, ctx.theta_hat, ctx.x)[0]
+    inputs = ("N", "D", "C") if ctx.nd else (None,)
     if ctx.nd:
-        panels = [(S.LABEL_N, ctx.x["N"]), (S.LABEL_D, ctx.x["D"]), (S.LABEL_C, ctx.C)]
         xs, xlabel = ctx.C, S.LABEL_C
     else:
-        xs, xlabel = ctx.x["x"], _LABELS.get(ctx.xvar, "x")
-        panels = [(xlabel, xs)]
-    ctx.figures["residuals"] = F.residuals_figure(panels, r)
+        xs, xlabel = ctx.x[ctx.var], LABELS.get(ctx.xvar, "x")
+
+    def draw(axes: np.ndarray) -> None:
+        for ax, x in zip(axes[0], inputs, strict=True):
+            plot_residuals(ctx.fit, ax=ax, x=x)
+        for ax in axes[0, 1:]:
+            ax.set_ylabel("")
+        axes[0, 0].figure.suptitle("Residuals of the point fit (log loss)")
+
+    ctx.figures["residuals"] = figure_png(draw, 1, len(inputs), height=3.2, sharey=True)
     body.add(
         FigureRef(
             "residuals",
@@ -161,17 +136,16 @@ def residuals_section(ctx: Context) -> Body:
             "against any input.",
         ),
         Para(
-            f"Residuals: median |r| = {np.median(np.abs(r)):.3g} "
+            f"Residuals: median |r| = {num(np.median(np.abs(r)))} "
             f"({100 * np.expm1(np.median(np.abs(r))):.2f}% of the loss), largest "
-            f"|r| = {np.max(np.abs(r)):.3g}, root mean square {np.sqrt(np.mean(r**2)):.3g}."
+            f"|r| = {num(np.max(np.abs(r)))}, root mean square {num(np.sqrt(np.mean(r**2)))}."
         ),
     )
     if not ctx.can_new_run:
         body.add(
             Callout(
                 "note",
-                "No posterior predictive check: it needs a noise model (refit with `--noise "
-                "huber`, or `--method bootstrap` / `--method nuts`).",
+                "No posterior predictive check: " + no_noise_reason(ctx),
             )
         )
         return body
@@ -227,6 +201,8 @@ def residuals_section(ctx: Context) -> Body:
 
 # ----------------------------------------------------------------------------- 4. parameters
 
+#: The row of the parameters table (and panel) with the SD of one run's log loss.
+NOISE_SD = "noise SD"
 _NEEDS_DRAWS = (
     "Intervals need draws: rerun `bayescale fit ... --method bootstrap` (or `--method nuts`)."
 )
@@ -238,6 +214,9 @@ def parameters_section(ctx: Context, published: dict | None, published_label: st
     point = dict(ctx.fit.params)
     nat_hat = to_natural(ctx.law, ctx.theta_hat[: ctx.law.n_params])
     point.update({k: float(v) for k, v in derived_values(ctx.law, nat_hat).items()})
+    noise = noise_text(ctx)
+    if noise is not None:
+        point[NOISE_SD] = float(noise_sd(ctx.noise, point["sigma"]))
     if ctx.flat is None:
         ctx.tables["parameters"] = frame(
             [{"parameter": k, "point": v} for k, v in point.items()], "parameter"
@@ -246,10 +225,17 @@ def parameters_section(ctx: Context, published: dict | None, published_label: st
             Callout("note", "This fit has point estimates only. " + _NEEDS_DRAWS),
             TableRef("parameters", "Point estimates (natural space)"),
         )
+        if noise is not None:
+            body.add(Para(noise))
         return body
     s = draws_summary(ctx.fit, ctx.draws)
+    samples = {**natural_draws(ctx.fit, ctx.draws), **derived_draws(ctx.fit, ctx.draws)}
+    extra = {}
+    if noise is not None and "sigma" in samples:
+        samples[NOISE_SD] = noise_sd(ctx.noise, samples["sigma"])
+        extra[NOISE_SD] = summarise(samples[NOISE_SD])
     rows = []
-    for name, d in {**s["params"], **s["derived"]}.items():
+    for name, d in {**s["params"], **s["derived"], **extra}.items():
         rows.append(
             {
                 "parameter": name,
@@ -262,9 +248,10 @@ def parameters_section(ctx: Context, published: dict | None, published_label: st
             }
         )
     ctx.tables["parameters"] = frame(rows, "parameter")
-    samples = {**natural_draws(ctx.fit, ctx.draws), **derived_draws(ctx.fit, ctx.draws)}
     ctx.figures["parameters"] = F.parameters_figure(samples, point, published, published_label)
-    what = "bootstrap refits" if ctx.method == "bootstrap" else "NUTS posterior draws"
+    what = {"bootstrap": "bootstrap refits", "laplace": "approximate normal draws"}.get(
+        ctx.method, "NUTS posterior draws"
+    )
     body.add(
         FigureRef(
             "parameters",
@@ -278,8 +265,9 @@ def parameters_section(ctx: Context, published: dict | None, published_label: st
         body.add(
             Para(
                 "a = beta/(alpha+beta) and b = alpha/(alpha+beta) are the exponents of the "
-                "compute-optimal allocation: N* grows as C^a and D* as C^b. sigma is the scale "
-                "of the noise model on log-loss residuals."
+                "compute-optimal allocation: N* grows as C^a and D* as C^b."
             )
         )
+    if noise is not None:
+        body.add(Para(noise))
     return body

@@ -10,12 +10,17 @@ narrower band; a new training run's loss (``kind="new_run"``) the lighter, wider
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from bayescale.report.units import si
 
 DPI = 120
 WIDTH = 6.5
@@ -37,8 +42,8 @@ LABEL_C = "training compute C (FLOPs)"
 LABEL_N = "parameters N"
 LABEL_D = "training tokens D"
 LABEL_LOSS = "loss (nats/token)"
-MEAN_LABEL = "law's curve, 90% (parameter uncertainty; kind='mean')"
-NEW_LABEL = "new run, 90% (adds run-to-run noise; kind='new_run')"
+MEAN_LABEL = "law's curve, 90% (kind='mean')"
+NEW_LABEL = "one new run, 90% (kind='new_run')"
 
 Band = tuple[np.ndarray, np.ndarray] | None
 
@@ -56,6 +61,29 @@ def to_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
     return buf.getvalue()
+
+
+def figure_png(
+    draw: Callable[[np.ndarray], None], nrows: int = 1, ncols: int = 1, height: float = 4.0, **kw
+) -> bytes:
+    """PNG bytes of a new figure (:func:`new_figure`, inside the report's style :data:`RC`)
+    on whose axes grid ``draw(axes)`` draws."""
+    with mpl.rc_context(RC):
+        fig, axes = new_figure(nrows, ncols, height, **kw)
+        draw(axes)
+        return to_png(fig)
+
+
+def tick_si(value: float) -> str:
+    """A tick label in SI units, without a trailing ``.0``: ``1 B``, ``300 M``."""
+    return si(value).replace(".0 ", " ").removesuffix(".0")
+
+
+def si_axis(axis: object) -> None:
+    """Label a log axis of counts in SI units (``100 M``, ``1 B``, ``10 B``), decades only."""
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: tick_si(v)))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def draw_band(ax: object, x: np.ndarray, band: Band, color: object, alpha: float) -> None:

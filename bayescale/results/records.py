@@ -10,17 +10,24 @@ the others in :mod:`bayescale.results.summaries`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from bayescale.data.groups import Curves
 from bayescale.data.preparation import Prepared
 from bayescale.laws.spec import Law, derived_values, to_natural
-from bayescale.likelihood import Loss, Noise, fit_names, natural_names, params
+from bayescale.likelihood import Loss, Noise, fit_names, natural_names
 from bayescale.optimize.multistart import FitConfig, MultiStartResult
+from bayescale.predict.criticism import Critique
 from bayescale.predict.posterior import summarise
+from bayescale.predict.references import Reference
+from bayescale.results.batches import BatchDraws, BatchFit, BucketInfo
+from bayescale.results.interop import draws_inferencedata, natural_columns, posterior_frame
+from bayescale.results.parameters import parameter_table, point_table
+from bayescale.results.texts import draws_text, fit_report_text, html_table, short_repr
+from bayescale.results.views import allocation_table, fit_critique, prediction_table
 from bayescale.status import CONVERGED, counts, message_of, name_of
 
 
@@ -47,7 +54,8 @@ class Draws(NamedTuple):
     seconds
         Wall time, compilation included.
     idata
-        arviz ``InferenceData`` for NUTS draws, else ``None``.
+        arviz ``InferenceData`` for NUTS draws (the sampler's), else ``None``;
+        :meth:`to_inferencedata` gives one for every engine.
     """
 
     method: str
@@ -63,6 +71,51 @@ class Draws(NamedTuple):
     def flat(self) -> np.ndarray:
         """Draws as ``(chain * draw, P)``."""
         return self.theta.reshape(-1, self.theta.shape[-1])
+
+    def __repr__(self) -> str:
+        return (
+            f"Draws({draws_text(self.method, self.theta)!r}, names={self.names}, "
+            f"warnings={len(self.warnings)}, seconds={self.seconds:.3g})"
+        )
+
+    def to_inferencedata(self, fit: Fit | None = None) -> Any:
+        """arviz ``InferenceData`` of the draws, natural names, for every engine.
+
+        Parameters
+        ----------
+        fit
+            The fit the draws came from, needed by bootstrap and Laplace draws (one chain,
+            :func:`~bayescale.results.interop.draws_inferencedata`); NUTS draws carry the
+            sampler's InferenceData.
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        if self.idata is not None:
+            return self.idata
+        if fit is None:
+            raise ValueError(
+                f"{self.method} draws record fit-space names only: pass the fit they came "
+                "from, draws.to_inferencedata(fit), or call fit.to_inferencedata()"
+            )
+        return draws_inferencedata(
+            self.method, self.theta, self.status, fit.law, fit.objective, fit.data, self.settings
+        )
+
+    def to_dataframe(self, fit: Fit | None = None) -> pd.DataFrame:
+        """The draws as a table: ``chain``, ``draw``, natural parameters, ``status``.
+
+        Parameters
+        ----------
+        fit
+            The fit the draws came from (needed without an InferenceData).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return posterior_frame(self.to_inferencedata(fit), self.status)
 
 
 class Fit(NamedTuple):
@@ -86,7 +139,15 @@ class Fit(NamedTuple):
     seconds
         Wall time of the fit, compilation included.
     draws
-        :class:`Draws` from the bootstrap or NUTS, or ``None``.
+        :class:`Draws` from the bootstrap, NUTS or the Laplace approximation, or ``None``.
+        ``bayescale.fit(..., method="bootstrap")`` returns a fit with draws, and
+        :func:`bayescale.with_draws` adds them to a fit (a record runs no engine itself).
+
+    Notes
+    -----
+    Ask a fit with its methods: :meth:`predict` (the loss at new points), :meth:`allocate`
+    (N*, D* at budgets), :meth:`summary` (``az.summary``), :meth:`fit_report` (lmfit-style
+    text), :meth:`critique` and :meth:`to_inferencedata`; names are natural (``A``, ``sigma``).
     """
 
     law: Law
@@ -128,121 +189,154 @@ class Fit(NamedTuple):
         """JSON-ready summary (the CLI's ``--json`` output); see :func:`fit_summary`."""
         return fit_summary(self)
 
+    def __repr__(self) -> str:
+        m, t = (None, None) if self.draws is None else (self.draws.method, self.draws.theta)
+        return short_repr(self.law, self.objective, len(self.data.loss), self.result, m, t)
 
-class BucketInfo(NamedTuple):
-    """How one shape bucket of a batch was run.
+    def _repr_html_(self) -> str:
+        m, t = (None, None) if self.draws is None else (self.draws.method, self.draws.theta)
+        return html_table(self.law, self.objective, self.data, self.result, m, t)
 
-    Attributes
-    ----------
-    length
-        Padded points per curve.
-    n_curves
-        Curves fitted in the bucket.
-    lanes
-        Curves per compiled call (the compiled shape; the last chunk is padded to it).
-    n_chunks
-        Compiled calls made.
-    """
+    def _flat(self) -> np.ndarray | None:
+        return None if self.draws is None else self.draws.flat()
 
-    length: int
-    n_curves: int
-    lanes: int
-    n_chunks: int
+    def predict(
+        self,
+        points: Mapping[str, object] | pd.DataFrame,
+        kind: str = "mean",
+        level: float = 0.9,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """The loss at new points: median and central interval over the draws.
 
+        Parameters
+        ----------
+        points
+            A DataFrame or a mapping of the law's inputs to values, e.g.
+            ``{"N": 7e10, "D": 1.4e12}`` (a one-input law's ``x`` by its variable, ``N``).
+        kind
+            ``"mean"`` (the law's curve) or ``"new_run"`` (one new run's loss, noise added).
+        level
+            Probability of the interval.
+        seed
+            Seed of the noise draws of ``"new_run"``.
 
-class BatchFit(NamedTuple):
-    """Fits of many curves (plain values, numpy arrays and a DataFrame).
+        Returns
+        -------
+        pandas.DataFrame
+            The inputs, ``median``, ``lower``, ``upper`` and ``extrapolated`` (beyond the data's
+            range or largest run); see :func:`~bayescale.results.views.prediction_table`.
+        """
+        return prediction_table(
+            self.law, self.objective, self.data, self.result.theta, self._flat(), points,
+            kind=kind, level=level, seed=seed,
+        )  # fmt: skip
 
-    Attributes
-    ----------
-    table
-        One row per curve: group keys, ``n_points``, natural parameters (``sigma`` for a noise
-        model), ``objective``, ``status`` (a name from :data:`bayescale.status.NAMES`),
-        ``message``, ``n_near_best``, ``grad_norm``. Parameters are NaN for curves that were
-        not fitted or whose fit ended non-finite.
-    theta
-        Best parameters in fit space, ``(n_curves, P)``.
-    result
-        :class:`~bayescale.optimize.multistart.MultiStartResult` with a leading curve axis.
-        Curves that were not fitted hold NaN parameters and objectives, 0 steps, and their
-        status code in ``status`` and ``start_status``.
-    law
-        The law fitted.
-    objective
-        The :class:`~bayescale.likelihood.Loss` or :class:`~bayescale.likelihood.Noise`.
-    starts
-        Description of the starts (as in :class:`Fit`), with ``"n"``.
-    config
-        Optimiser settings.
-    buckets
-        One :class:`BucketInfo` per shape bucket; each distinct ``(length, lanes)`` compiled
-        once (unless already compiled earlier in the process).
-    seconds
-        Wall time, compilation included.
-    curves
-        The split table (:class:`~bayescale.data.groups.Curves`): keys, row-to-curve map,
-        per-curve filters, validation record.
-    """
+    def allocate(
+        self, budgets: Sequence[float], flops_per_token: float | None = None, level: float = 0.9
+    ) -> pd.DataFrame:
+        """Compute-optimal ``N*``, ``D*``, ``D*/N*`` and loss at budgets (a law of N and D).
 
-    table: pd.DataFrame
-    theta: np.ndarray
-    result: MultiStartResult
-    law: Law
-    objective: Loss | Noise
-    starts: dict
-    config: FitConfig
-    buckets: tuple[BucketInfo, ...]
-    seconds: float
-    curves: Curves
+        Parameters
+        ----------
+        budgets
+            Compute budgets in FLOPs.
+        flops_per_token
+            ``k`` in ``C = k N D`` (default: the fit's).
+        level
+            Probability of the intervals.
 
-    @property
-    def n_compiled_shapes(self) -> int:
-        """Number of distinct compiled chunk shapes this fit used."""
-        return len({(b.length, b.lanes) for b in self.buckets})
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`~bayescale.results.views.allocation_table`.
+        """
+        return allocation_table(
+            self.law, self.data, self.result.theta, self._flat(), budgets,
+            flops_per_token=flops_per_token, level=level,
+        )  # fmt: skip
 
+    def critique(
+        self, reference: str | Reference, budgets: Sequence[float] = (5.88e23,)
+    ) -> Critique:
+        """Test a published parameter set against this fit's draws (Wald, LR, t-tests).
 
-class BatchDraws(NamedTuple):
-    """Bootstrap or posterior draws of many curves.
+        Parameters
+        ----------
+        reference
+            A reference (:class:`~bayescale.predict.references.Reference`) or its name.
+        budgets
+            Compute budgets (FLOPs) of the allocation comparison.
 
-    Attributes
-    ----------
-    table
-        One row per curve: the group keys, ``n_points``, ``status`` and ``message`` (the fit's
-        and the sampler's), the maximum-likelihood natural parameters, then for every natural
-        parameter ``<name>_mean``, ``_sd``, ``_q05``, ``_q50``, ``_q95``, and diagnostics:
-        ``converged_frac`` (bootstrap: share of resamples whose refit converged) or
-        ``sampler_status`` (``ok``, ``warning``, ``failed``, ``not_sampled``), ``max_rhat``,
-        ``min_ess``, ``divergences`` (NUTS). ``status`` is the maximum-likelihood fit's.
-    theta
-        Fit-space draws ``(curve, chain, draw, P + 1)`` (the bootstrap has one "chain");
-        NaN for curves that were not sampled.
-    names
-        Fit-space names of the last axis of ``theta``.
-    method
-        ``"bootstrap"`` or ``"nuts"``.
-    fit
-        The batch maximum-likelihood fit the draws started from.
-    seconds
-        Wall time, the fit and compilation included.
-    """
+        Returns
+        -------
+        Critique
+            See :func:`bayescale.critique` (the delta method follows the draws' protocol).
+        """
+        protocol = None if self.draws is None else self.draws.settings.get("protocol")
+        return fit_critique(
+            self.law, self.objective, self.data, self.result.theta, self._flat(), reference,
+            budgets=budgets, protocol=protocol,
+        )  # fmt: skip
 
-    table: pd.DataFrame
-    theta: np.ndarray
-    names: tuple[str, ...]
-    method: str
-    fit: BatchFit
-    seconds: float
+    def summary(self, level: float = 0.9, **options: Any) -> pd.DataFrame:
+        """Parameters as ``az.summary`` shows them, natural names.
 
+        Parameters
+        ----------
+        level
+            ``hdi_prob``, or the interval of a point fit.
+        **options
+            Passed on to ``arviz.summary`` (e.g. ``stat_focus="median"``, ``round_to=None``).
 
-# ----------------------------------------------------------------------------- summaries
+        Returns
+        -------
+        pandas.DataFrame
+            With draws, ``az.summary(self.to_inferencedata(), hdi_prob=level, round_to="none")``
+            (mean, sd, HDI; NUTS adds MCSE, ESS, R-hat); a point fit: ``estimate``, ``se``,
+            ``lower``, ``upper`` (:func:`~bayescale.results.parameters.point_table`, a sandwich).
+        """
+        if self.draws is None:
+            return point_table(self.law, self.objective, self.data, self.result.theta, level)
+        return parameter_table(self.to_inferencedata(), self.draws.method, level, **options)
+
+    def fit_report(self, level: float = 0.9) -> str:
+        """Text in lmfit's manner: model, fit statistics, variables, correlations, warnings.
+
+        Parameters
+        ----------
+        level
+            Probability of the intervals shown.
+
+        Returns
+        -------
+        str
+        """
+        d = self.draws  # warnings: the data's (suspect points), then the draws'
+        m, t, w = (None, None, ()) if d is None else (d.method, d.theta, d.warnings)
+        w = (*self.data.warnings, *w)
+        return fit_report_text(
+            self.law, self.objective, self.data, self.result, self.starts, m, t, w, level
+        )
+
+    def to_inferencedata(self) -> Any:
+        """The draws' arviz ``InferenceData`` (natural names; one chain but for NUTS).
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        if self.draws is None:
+            raise ValueError(
+                "this fit has no draws: make them with bs.with_draws(fit, 'bootstrap') or "
+                "bs.fit(..., method='nuts')"
+            )
+        return self.draws.to_inferencedata(self)
 
 
 def natural_draws(fit: Fit, draws: Draws) -> dict[str, np.ndarray]:
     """Flat natural-space draws by natural name (``sigma`` for the noise scale)."""
-    specs = params(fit.law, fit.objective)
-    flat = draws.flat()[:, : len(specs)]
-    nat = to_natural(specs[: flat.shape[1]], flat)
-    return {s.label: nat[:, i] for i, s in enumerate(specs[: flat.shape[1]])}
+    return natural_columns(fit.law, fit.objective, draws.flat())
 
 
 def derived_draws(fit: Fit, draws: Draws) -> dict[str, np.ndarray]:
@@ -293,8 +387,13 @@ def fit_summary(fit: Fit) -> dict:
         "derived": dict(fit.data.derived),
         "flops_per_token": fit.data.flops_per_token,
         "n_input_rows": int(fit.data.n_input_rows),
+        "warnings": list(fit.data.warnings),
         "seconds": round(float(fit.seconds), 4),
     }
     if fit.draws is not None:
         out["draws"] = draws_summary(fit, fit.draws)
     return out
+
+
+__all__ = ["BatchDraws", "BatchFit", "BucketInfo", "Draws", "Fit"]
+__all__ += ["derived_draws", "draws_summary", "fit_summary", "natural_draws"]

@@ -3,12 +3,23 @@
 ``fit.json`` is the human-readable summary (the CLI's ``--json`` output); ``arrays.npz``
 holds every array losslessly, so :func:`load_fit` returns a :class:`~bayescale.Fit`
 equal to the one saved, bit for bit. ``starts.csv`` lists each start's final parameters,
-objective, status and steps for a spreadsheet.
+objective, status and steps for a spreadsheet. A fit with draws adds ``draws.npz``,
+``draws.json`` and ``posterior.nc``: the draws' arviz InferenceData in natural names for every
+engine (:meth:`~bayescale.Draws.to_inferencedata`), for ``az.from_netcdf``; :func:`load_fit`
+reads it back only where the saved draws held one (NUTS), so the round trip stays exact.
+
+A save is atomic and verified: the files are written into a hidden sibling folder, then
+``manifest.json`` (the format version, and the size and SHA-256 of every file;
+:mod:`~bayescale.results.manifest`) last, then the folder is renamed into place
+(:mod:`~bayescale.results.atomic`). :func:`load_fit` checks the manifest first and refuses,
+naming the file and the reason, a folder that was truncated, edited, mixed with another fit's
+files, interrupted, or written by another format version.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,21 +32,52 @@ from bayescale.laws.registry import get_law
 from bayescale.laws.spec import Law, to_natural
 from bayescale.likelihood import Loss, Noise, fit_names, params
 from bayescale.optimize.multistart import FitConfig, MultiStartResult
+from bayescale.results.atomic import atomic_dir
+from bayescale.results.manifest import verify_manifest, write_manifest
 from bayescale.results.records import Draws, Fit
 from bayescale.status import NAMES
 
-FORMAT_VERSION = 1
+#: Version 2: a manifest.json is written last and verified on loading.
+FORMAT_VERSION = 2
 
 
-def save_fit(fit: Fit, out: str | Path) -> Path:
-    """Write ``fit`` to directory ``out``; returns the path.
+def save_fit(fit: Fit, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``fit`` to the folder ``out``, atomically, with a manifest; returns the path.
 
     Parameters
     ----------
     fit
         The fit, with or without draws.
     out
-        The directory (created if missing).
+        The folder: new, empty, or (with ``overwrite``) replaced whole.
+    overwrite
+        Replace an existing non-empty folder whole; without it such a folder is refused, so
+        files of an earlier fit are never mixed with this one's.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    bayescale.results.atomic.OutputError
+        If ``out`` is a file, or a non-empty folder without ``overwrite``.
+    """
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        write_fit_files(fit, tmp)
+        write_manifest(tmp, FORMAT_VERSION)
+    return Path(out)
+
+
+def write_fit_files(fit: Fit, out: str | Path) -> Path:
+    """Write the files of ``fit`` into the folder ``out`` (no manifest; see :func:`save_fit`).
+
+    Parameters
+    ----------
+    fit
+        The fit, with or without draws.
+    out
+        The folder (created if missing).
 
     Returns
     -------
@@ -67,6 +109,7 @@ def save_fit(fit: Fit, out: str | Path) -> Path:
             "filters": list(d.filters),
             "n_input_rows": d.n_input_rows,
             "x_order": list(d.x),
+            "warnings": list(d.warnings),
         },
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -86,14 +129,14 @@ def save_fit(fit: Fit, out: str | Path) -> Path:
             k: getattr(draws, k)
             for k in ("method", "names", "diagnostics", "warnings", "settings", "seconds")
         }
+        info["idata"] = draws.idata is not None  # whether load_fit reads posterior.nc back
         (out / "draws.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-        if draws.idata is not None:
-            draws.idata.to_netcdf(str(out / "posterior.nc"))
+        draws.to_inferencedata(fit).to_netcdf(str(out / "posterior.nc"))
     return out
 
 
-def load_fit(path: str | Path, law: Law | None = None) -> Fit:
-    """Load a fit saved by :func:`save_fit` (exactly as it was saved).
+def load_fit(path: str | Path, law: Law | None = None, *, verify: bool = True) -> Fit:
+    """Load a fit saved by :func:`save_fit` (exactly as it was saved), after checking it.
 
     Parameters
     ----------
@@ -102,6 +145,10 @@ def load_fit(path: str | Path, law: Law | None = None) -> Fit:
     law
         The law, for a fit of a law that is not registered (the directory records only its
         name); by default the registered law of that name.
+    verify
+        Check the folder against its manifest first
+        (:func:`~bayescale.results.manifest.verify_manifest`). ``False`` reads whatever is
+        there (e.g. a folder saved before manifests), at the caller's risk.
 
     Returns
     -------
@@ -110,7 +157,44 @@ def load_fit(path: str | Path, law: Law | None = None) -> Fit:
     Raises
     ------
     DataError
-        If the directory or one of its files is missing, or ``law`` has another name.
+        If the folder or its manifest is missing, a file is missing, truncated, edited or not
+        in the manifest, the format version differs, a file cannot be read, the draws are
+        empty, or ``law`` has another name; the message names the file and the reason.
+    KeyError
+        If the saved law is not registered and ``law`` is not given.
+    """
+    path = Path(path)
+    if verify:
+        verify_manifest(path, FORMAT_VERSION)
+    try:
+        fit = read_fit_files(path, law)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        if isinstance(err, DataError):
+            raise
+        raise DataError(f"{path} cannot be read as a saved fit: {err}") from err
+    if fit.draws is not None and fit.draws.theta.size == 0:
+        raise DataError(f"{path}/draws.npz holds no draws; save the fit again with its draws")
+    return fit
+
+
+def read_fit_files(path: str | Path, law: Law | None = None) -> Fit:
+    """Read a saved fit's files without checking its manifest (see :func:`load_fit`).
+
+    Parameters
+    ----------
+    path
+        The directory.
+    law
+        The law, for a fit of a law that is not registered.
+
+    Returns
+    -------
+    Fit
+
+    Raises
+    ------
+    DataError
+        If ``meta.json`` or ``arrays.npz`` is missing, or ``law`` has another name.
     KeyError
         If the saved law is not registered and ``law`` is not given.
     """
@@ -142,6 +226,7 @@ def load_fit(path: str | Path, law: Law | None = None) -> Fit:
         flops_per_token=dm["flops_per_token"],
         filters=tuple(dm["filters"]),
         n_input_rows=dm["n_input_rows"],
+        warnings=tuple(dm.get("warnings", ())),
     )
     draws = None
     if (path / "draws.npz").is_file():
@@ -149,7 +234,8 @@ def load_fit(path: str | Path, law: Law | None = None) -> Fit:
         with np.load(path / "draws.npz") as z:
             theta, status = z["theta"], z["status"]
         idata = None
-        if (path / "posterior.nc").is_file():
+        # Directories saved before every engine had a posterior.nc wrote it for NUTS only.
+        if info.get("idata", True) and (path / "posterior.nc").is_file():
             idata = import_arviz().from_netcdf(str(path / "posterior.nc"))
         draws = Draws(
             method=info["method"],

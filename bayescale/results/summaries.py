@@ -13,15 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bayescale.data.io import DataError
-from bayescale.data.preparation import as_data
 from bayescale.laws.spec import to_natural
-from bayescale.likelihood import Noise, natural_names, params
+from bayescale.likelihood import natural_names, params
 from bayescale.predict.allocation import allocate
-from bayescale.predict.criticism import critique
 from bayescale.predict.posterior import summarise
-from bayescale.predict.references import get_reference
 from bayescale.results.records import BatchFit, Fit
+from bayescale.results.views import fit_critique
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -103,8 +100,29 @@ def allocation_summary(fit: Fit, compute: Sequence[float], flops_per_token: floa
     return out
 
 
-def critique_summary(fit: Fit, against: str, budgets: Sequence[float]) -> dict:
+def critique_summary(
+    fit: Fit, against: str, budgets: Sequence[float], delta_at: str | None = None
+) -> dict:
     """Run :func:`bayescale.critique` on a fit with draws; JSON-ready.
+
+    Parameters
+    ----------
+    fit
+        A maximum-likelihood fit (noise model) with draws.
+    against
+        The reference's name.
+    budgets
+        Compute budgets (FLOPs) of the allocation comparison.
+    delta_at
+        Where the runs-needed delta method takes its gradient, ``"estimate"`` or
+        ``"draws_mean"``; default: the protocol's when the draws were made under one
+        (``Draws.settings["protocol"]``; ``besiroglu2024``: the draws' mean), else the
+        estimate.
+
+    Returns
+    -------
+    dict
+        The :class:`~bayescale.predict.criticism.Critique`'s fields, and ``protocol``.
 
     Raises
     ------
@@ -113,28 +131,20 @@ def critique_summary(fit: Fit, against: str, budgets: Sequence[float]) -> dict:
     KeyError
         On an unknown reference.
     """
-    ref = get_reference(against)
-    if fit.draws is None:
-        raise DataError(
-            "critique needs draws, and this fit has none: rerun `bayescale fit ... "
-            "--method bootstrap --out DIR` (or --method nuts)"
-        )
-    if not isinstance(fit.objective, Noise):
-        raise DataError(
-            "critique needs a fit with a noise model (the likelihood-ratio test "
-            "compares likelihoods); refit with --noise huber or --method bootstrap"
-        )
-    c = critique(
+    protocol = None if fit.draws is None else fit.draws.settings.get("protocol")
+    flat = None if fit.draws is None else fit.draws.flat()
+    c = fit_critique(
         fit.law,
-        as_data(fit.data),
         fit.objective,
+        fit.data,
         fit.result.theta,
-        fit.draws.flat(),
-        ref,
-        budgets=list(budgets),
-        flops_per_token=fit.data.flops_per_token,
+        flat,
+        against,
+        budgets=budgets,
+        protocol=protocol,
+        delta_at=delta_at,
     )
-    return to_json(c._asdict())
+    return to_json({**c._asdict(), "protocol": protocol})
 
 
 def diagnostic_messages(fit: Fit, ppc_coverage: float | None = None) -> tuple[list, list]:
@@ -143,7 +153,8 @@ def diagnostic_messages(fit: Fit, ppc_coverage: float | None = None) -> tuple[li
     Parameters
     ----------
     fit
-        The fit (and its draws, whose warnings are failures).
+        The fit (and its draws, whose warnings are failures, but for the label of an
+        approximation, which is a caution).
     ppc_coverage
         Share of runs inside their 90% new-run interval, when known.
     """
@@ -161,7 +172,9 @@ def diagnostic_messages(fit: Fit, ppc_coverage: float | None = None) -> tuple[li
             "1e-6): the optimum rests on one start; rerun with more starts to confirm it."
         )
     if fit.draws is not None:
-        fail.extend(fit.draws.warnings)
+        # An approximation's label (Laplace draws) is a caution, not a failed diagnostic.
+        for w in fit.draws.warnings:
+            (caution if w.startswith("approximate:") else fail).append(w)
     if ppc_coverage is not None and ppc_coverage < 0.8:
         caution.append(
             f"Only {100 * ppc_coverage:.0f}% of runs fall inside their 90% new-run interval."

@@ -26,9 +26,10 @@ from bayescale._progress import reporter
 from bayescale.infer.sampling import sample_nuts_batch
 from bayescale.infer.types import NutsConfig
 from bayescale.lanes import curve_mesh, default_chunk_size, lanes_for, run_in_chunks
+from bayescale.laws.spec import Law
 from bayescale.likelihood import Data, Noise, fit_names
 from bayescale.optimize.curves import fit_curves
-from bayescale.optimize.resampling import resample_counts
+from bayescale.optimize.resampling import bootstrap_counts
 from bayescale.results.records import BatchDraws, BatchFit, Fit
 from bayescale.results.summaries import curve_summary_table
 from bayescale.status import CONVERGED, NAMES, SAMPLER_NAMES
@@ -73,14 +74,16 @@ def sampleable(fit: BatchFit) -> np.ndarray:
     return np.all(np.isfinite(fit.theta), axis=1)
 
 
-def _resample_block(block: tuple, r: int, n_dev: int) -> tuple:
+def _resample_block(block: tuple, r: int, n_dev: int, law: Law, blocks: tuple) -> tuple:
     """Curves of a block, each repeated once per resample with counted weights (host side)."""
     seeds, theta, data = block
     w = np.asarray(data.weight)
     weight = np.zeros((len(seeds), r, w.shape[1]))
     for i, (wi, s) in enumerate(zip(w, seeds, strict=True)):
         real = np.flatnonzero(wi > 0)
-        weight[i][:, real] = wi[real] * resample_counts(real.size, r, int(s))
+        x = {k: np.asarray(v[i])[real] for k, v in data.x.items()}
+        counts, _ = bootstrap_counts(law, x, r, int(s), block_size=blocks[0], block_by=blocks[1])
+        weight[i][:, real] = wi[real] * counts
     lanes = len(seeds) * r
     idx = np.arange(-(-lanes // n_dev) * n_dev) % lanes  # pad to the mesh size
 
@@ -96,15 +99,28 @@ def _resample_block(block: tuple, r: int, n_dev: int) -> tuple:
 
 
 def bootstrap_batch(
-    fit: BatchFit, r: int, seed: int, chunk: int | None, progress: object
+    fit: BatchFit,
+    r: int,
+    seed: int,
+    chunk: int | None,
+    progress: object,
+    blocks: tuple = (None, None),
 ) -> BatchDraws:
-    """The bootstrap of every curve of a batch (see :func:`bayescale.bootstrap`)."""
+    """The bootstrap of every curve of a batch (see :func:`bayescale.bootstrap`); ``blocks``
+    is ``(block_size, block_by)`` of a moving-block bootstrap of every curve."""
     t0 = time.perf_counter()
     noise = require_noise(fit, "a batch bootstrap")
+    k, usable = blocks[0], sampleable(fit)
+    if k is not None and np.any(short := usable & (fit.curves.n_points <= k)):
+        raise ValueError(
+            f"block_size {k} needs curves of more than {k} points; {int(short.sum())} curves "
+            f"have fewer (the shortest {int(fit.curves.n_points[usable].min())})"
+        )
+    if isinstance(blocks[1], np.ndarray):
+        raise ValueError("a batch block bootstrap takes block_by as a name (or None), not values")
     n, n_par = fit.theta.shape
     theta = np.full((n, 1, r, n_par), np.nan)
     conv = np.full(n, np.nan)
-    usable = sampleable(fit)
     seeds = curve_seeds(seed, fit.curves.keys)
     mesh = curve_mesh()
     run_mesh = mesh if mesh.size > 1 else None
@@ -128,7 +144,7 @@ def bootstrap_batch(
                 call,
                 (seeds[todo], fit.theta[todo], sub),
                 lanes=k,
-                prepare=lambda blk: _resample_block(blk, r, mesh.size),
+                prepare=lambda blk: _resample_block(blk, r, mesh.size, fit.law, blocks),
                 progress=update,
                 mesh=curve_mesh(jax.local_devices()[:1]),
             )

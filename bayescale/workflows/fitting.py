@@ -23,22 +23,32 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from bayescale._jax import x64
 from bayescale._progress import reporter
 from bayescale.data.groups import curves_table, split_groups
+from bayescale.data.health import constant
 from bayescale.data.io import read_table
 from bayescale.data.preparation import as_data, prepare
 from bayescale.lanes import curve_mesh, default_chunk_size, lanes_for, run_in_chunks
 from bayescale.laws.registry import get_law
 from bayescale.laws.spec import Law, grid_starts, random_starts
-from bayescale.likelihood import Data, Loss, Noise, check_objective, natural_names, params
+from bayescale.likelihood import (
+    Data,
+    Loss,
+    Noise,
+    check_objective,
+    natural_names,
+    params,
+    with_reference,
+)
 from bayescale.optimize.curves import fit_curves
 from bayescale.optimize.multistart import FitConfig, MultiStartResult, fit_multistart
 from bayescale.results.records import BatchFit, BucketInfo, Fit
-from bayescale.status import NON_FINITE
+from bayescale.status import CONSTANT_LOSS, NON_FINITE
 
 
 def resolve_starts(
@@ -122,7 +132,8 @@ def fit(
     loss
         ``"huber"`` (summed, with ``delta``), ``"squared"``, or a ready
         :class:`~bayescale.likelihood.Loss` / :class:`~bayescale.likelihood.Noise` (maximum
-        likelihood with a free noise scale).
+        likelihood with a free noise scale; ``Noise(..., hetero=True)``: a scale that varies
+        with the data's scale variable, its reference set here from the data).
     delta
         Huber threshold on log-loss residuals (used when ``loss`` is a string).
     starts
@@ -164,9 +175,13 @@ def fit(
         drop_top_losses=drop_top_losses,
         n_params=len(params(law, objective)),
     )
+    data = as_data(prepared)
+    objective = with_reference(objective, law, data)
     arr, desc = resolve_starts(law, starts, seed, objective)
-    result = fit_multistart(jnp.asarray(arr), as_data(prepared), law, objective, config)
+    result = fit_multistart(jnp.asarray(arr), data, law, objective, config)
     result = MultiStartResult(*(np.asarray(a) for a in result))
+    if constant(prepared.loss):  # not identified, whatever the optimiser says (as in a batch)
+        result = result._replace(status=np.asarray(CONSTANT_LOSS, dtype=np.int32))
     return Fit(law, objective, prepared, desc, config, result, time.perf_counter() - t0)
 
 
@@ -334,6 +349,9 @@ def fit_groups(
         drop_top_losses=drop_top_losses,
         min_length=min_length,
     )
+    if curves.buckets:  # a heteroscedastic noise model's reference: from every curve's points
+        flat = [jax.tree.map(np.ravel, b.data) for b in curves.buckets]
+        objective = with_reference(objective, law, jax.tree.map(lambda *a: np.hstack(a), *flat))
     arr, desc = resolve_starts(law, starts, seed, objective)
     desc = {**desc, "n": int(arr.shape[0])}
     mesh = curve_mesh(devices)

@@ -7,15 +7,11 @@ samplers are shared between tests of a worker.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from bayescale.cli import main
 
 #: Hoffmann et al.'s published Chinchilla parameters (E, A, B, alpha, beta).
 TRUE = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}

@@ -21,7 +21,17 @@ import pytest
 import bayescale as bs
 from bayescale.cli import main
 
-COMMANDS = ["fit", "laws", "allocate", "critique", "replicate", "report", "extrapolate", "compare"]
+COMMANDS = [
+    "fit",
+    "laws",
+    "allocate",
+    "critique",
+    "replicate",
+    "report",
+    "extrapolate",
+    "compare",
+    "backtest",
+]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -54,6 +64,10 @@ def test_help(cmd: list[str], capsys) -> None:
         assert "C=1e21" in out
     if cmd == ["compare"]:
         assert "--law" in out and "4 standard errors" in out
+    if cmd == ["extrapolate"]:
+        assert "--calibrate" in out and "--test-column" in out and "--level" in out
+    if cmd == ["backtest"]:
+        assert "--cutoffs" in out and "points.csv" in out
 
 
 def test_no_command_prints_help_and_exits_2(capsys) -> None:
@@ -95,6 +109,11 @@ def test_fit_json_is_the_epoch_replication(tmp_path, capsys, replication) -> Non
     assert re.search(r"alpha = 0\.3473", out) and "(huber)" in out
 
 
+FIT = ["fit", "example:chinchilla"]
+BOOT = [*FIT, "--method", "bootstrap"]
+EPOCH = [*BOOT, "--protocol", "besiroglu2024"]
+
+
 @pytest.mark.parametrize(
     "args, match",
     [
@@ -105,12 +124,34 @@ def test_fit_json_is_the_epoch_replication(tmp_path, capsys, replication) -> Non
         (["fit", "example:chinchilla", "--starts", "nogrid"], "no start grid"),
         (["fit", "example:chinchilla", "--method", "bootstrap", "--resamples", "1"], ">= 2"),
         (["fit", "example:chinchilla", "--group", "N", "--cluster", "N"], "--cluster"),
+        ([*FIT, "--method", "nuts", "--boot-objective", "loss"], "goes with --method bootstrap"),
+        ([*FIT, "--protocol", "besiroglu2024"], "--protocol goes with --method bootstrap"),
+        ([*BOOT, "--protocol", "epoch"], "unknown protocol 'epoch'"),
+        ([*EPOCH, "--resamples", "100", "--boot-objective", "loss"], "drop --resamples, --boot-"),
+        ([*EPOCH, "--boot-starts", "2"], "drop --boot-starts"),
+        ([*BOOT, "--group", "N", "--boot-objective", "loss"], "is for single fits"),
         (["replicate", "gpt5"], "unknown replication"),
         (["replicate", "chinchilla", "--resamples", "1"], "--resamples must be >= 2"),
     ],
 )
 def test_bad_input_exit_2_one_line(args: list[str], match: str, capsys) -> None:
     assert_bad_input(capsys, args, match)
+
+
+def test_fit_bootstrap_of_the_loss(curve_csv, tmp_path, capsys) -> None:
+    """``--boot-objective loss``: every resample refits the summed Huber loss (no sigma in the
+    draws) from the maximum-likelihood fit; the choice is saved with the draws."""
+    args = ["fit", str(curve_csv[0]), "--law", "power", "--x", "step", "--starts", "16"]
+    args += ["--method", "bootstrap", "--boot-objective", "loss", "--resamples", "32"]
+    code, out, err = run(capsys, *args, "--json", "--out", str(tmp_path / "fit"))
+    assert code == 0, err
+    d = json.loads(out)["draws"]
+    assert d["n_draws"] == 32 and set(d["params"]) == {"E", "A", "alpha"}  # no sigma
+    assert d["settings"]["refit"] == "loss" and d["settings"]["protocol"] is None
+    assert d["settings"]["objective"] == {"type": "Loss", "kind": "huber", "delta": 1e-3}
+    assert d["diagnostics"]["n_unconverged"] == 0
+    saved = bs.load_fit(tmp_path / "fit")
+    assert saved.objective == bs.Noise("huber", 1e-3) and saved.draws.theta.shape == (1, 32, 3)
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -144,6 +185,31 @@ def test_fit_group_batch(tmp_path, capsys) -> None:
     assert_bad_input(capsys, [*args[:4], "--group", "nocol"], "nocol")
 
 
+def test_fit_laplace_reports_labelled_approximate_sds(runs_csv, capsys) -> None:
+    """``--method laplace [--robust]``: SDs in the JSON's draws summary, labelled approximate,
+    the same as the API's; ``--robust`` without it, or with ``--group``, is a usage error."""
+    path, _ = runs_csv
+    fit = bs.fit(path, "chinchilla", loss=bs.Noise("huber"))
+    for extra, covariance in (([], "inverse Fisher information"), (["--robust"], "sandwich")):
+        args = ["fit", str(path), "--law", "chinchilla", "--method", "laplace", *extra]
+        code, out, err = run(capsys, *args, "--json")
+        assert code == 0, err
+        draws = json.loads(out)["draws"]
+        assert draws["method"] == "laplace" and draws["n_draws"] == 4000
+        assert draws["settings"]["approximate"] is True
+        assert draws["settings"]["covariance"] == covariance
+        assert draws["warnings"][0].startswith("approximate:")
+        api = bs.draws_summary(fit, bs.laplace(fit, robust=bool(extra)))
+        for name in ("E", "alpha", "beta"):
+            assert draws["params"][name]["sd"] == pytest.approx(api["params"][name]["sd"])
+        code, out, err = run(capsys, *args)
+        assert code == 0, err
+        assert f"laplace ({covariance}, approximate): 4000 draws" in out
+    assert_bad_input(capsys, ["fit", str(path), "--robust"], "--robust goes with --method laplace")
+    group = ["fit", str(path), "--group", "N", "--method", "laplace"]
+    assert_bad_input(capsys, group, "--method laplace is for single fits")
+
+
 # ----------------------------------------------------------------------------- replicate
 
 
@@ -153,9 +219,11 @@ def test_replicate_prints_the_summary(replication) -> None:
     assert code == 0, stdout
     lines = [line for line in stdout.splitlines() if line.strip()]
     assert [line[:5] for line in lines[:5]] == ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"]
-    summary = lines[-6:-1]
-    assert len(summary) == 5 and summary[0].startswith("Refit (Hoffmann grid")
-    assert summary[-1].startswith("Hoffmann's parameters are rejected: Wald chi2(5)")
+    summary = lines[-8:-1]
+    assert summary[0].startswith("At C = 5.88e23 FLOPs: N* ~ ")  # the report's headline
+    assert summary[1].startswith("Refit (Hoffmann grid")
+    assert summary[5].startswith("Hoffmann's parameters are rejected: Wald chi2(5)")
+    assert summary[6].startswith("Epoch's protocol (100 Huber-loss refits")
     assert lines[-1].endswith(f"everything is in {out}/)")
     for d in ("grid", "bootstrap", "nuts"):
         assert (out / d / "fit.json").is_file()
@@ -165,14 +233,16 @@ def test_replicate_prints_the_summary(replication) -> None:
 @pytest.mark.slow
 def test_allocate_on_a_saved_fit(replication, capsys) -> None:
     out = replication[0]
-    code, stdout, err = run(capsys, "allocate", str(out / "bootstrap"), "--compute", "5.88e23",
-                            "--json")  # fmt: skip
+    code, stdout, err = run(
+        capsys, "allocate", str(out / "bootstrap"), "--compute", "5.88e23", "--json"
+    )
     assert code == 0, err
     a = json.loads(stdout)
     assert a["method"] == "closed_form" and a["draws"] == "bootstrap"
     assert 17 < a["budgets"][0]["tokens_per_param"]["point"] < 19.5
-    code, stdout, err = run(capsys, "allocate", str(out / "bootstrap"), "--compute", "5.88e23",
-                            "--compute", "1e25")  # fmt: skip
+    code, stdout, err = run(
+        capsys, "allocate", str(out / "bootstrap"), "--compute", "5.88e23", "--compute", "1e25"
+    )
     assert code == 0, err
     assert "intervals over bootstrap draws" in stdout and stdout.count("D*/N* = ") == 2
 
@@ -180,8 +250,9 @@ def test_allocate_on_a_saved_fit(replication, capsys) -> None:
 @pytest.mark.slow
 def test_critique_on_a_saved_fit(replication, capsys) -> None:
     out = replication[0]
-    code, stdout, err = run(capsys, "critique", str(out / "bootstrap"), "--against",
-                            "hoffmann2022", "--json")  # fmt: skip
+    code, stdout, err = run(
+        capsys, "critique", str(out / "bootstrap"), "--against", "hoffmann2022", "--json"
+    )
     assert code == 0, err
     c = json.loads(stdout)
     assert c["wald_df"] == 5 and c["wald_p"] < 1e-20 and c["reference"] == "hoffmann2022"
@@ -193,11 +264,19 @@ def test_critique_on_a_saved_fit(replication, capsys) -> None:
 @pytest.mark.slow
 def test_report_on_a_saved_fit(replication, tmp_path, capsys) -> None:
     out = replication[0]
-    code, stdout, err = run(capsys, "report", str(out / "nuts"), "--out", str(tmp_path / "r.md"))
+    args = ("report", str(out / "nuts"), "--beside", str(out / "bootstrap"), "--budget", "1e24")
+    code, stdout, err = run(capsys, *args, "--out", str(tmp_path / "r.md"))
     assert code == 0, err
-    assert stdout.strip() == f"wrote {tmp_path / 'r.md'}"
+    lines = stdout.strip().splitlines()
+    # the page's headline and 5-line summary, then the file
+    assert lines[0].startswith("At C = 1e24 FLOPs: N* ~ ") and " B params [" in lines[0]
+    assert "NUTS (2 chains x 50 draws)" in lines[1] and "bootstrap (100 refits)" in lines[1]
+    assert lines[2].startswith("Central values are medians") and lines[3] == ""
+    assert lines[4].startswith("Law chinchilla") and len(lines) == 10
+    assert lines[-1] == f"wrote {tmp_path / 'r.md'}"
     text = (tmp_path / "r.md").read_text()
     assert "## Diagnostics" in text and (tmp_path / "r_figures").is_dir()
+    assert "NUTS samples the posterior under the iid noise model" in text  # engines side by side
 
 
 @pytest.mark.slow
@@ -208,7 +287,8 @@ def test_report_on_a_saved_fit(replication, tmp_path, capsys) -> None:
         (["critique", "{out}/grid"], "needs draws"),
         (["critique", "{out}/bootstrap", "--against", "nope"], "unknown reference"),
         (["report", "{out}/bootstrap", "--against", "nope"], "unknown reference"),
-        (["report", "{tmp}/nofit"], "not a saved bayescale fit"),
+        (["report", "{tmp}/nofit"], "nofit' not found"),
+        (["report", "{out}/bootstrap", "--beside", "{out}/grid"], "grid: this saved fit has no"),
     ],
 )
 def test_saved_fit_bad_input(replication, tmp_path, args, match, capsys) -> None:
@@ -254,6 +334,119 @@ def test_extrapolate_point_fit_of_a_training_curve(curve_csv, tmp_path, capsys) 
 def test_extrapolate_bad_input(curve_csv, rule, match: str, capsys) -> None:
     args = ["extrapolate", str(curve_csv[0]), "--law", "power", "--x", "step"]
     assert_bad_input(capsys, args + (["--holdout-above", rule] if rule else []), match)
+
+
+def test_extrapolate_test_column_calibrated_to_files(curve_csv, tmp_path, capsys) -> None:
+    """--test-column, --calibrate, --level and --out: points.csv, scores.csv, summary.json."""
+    csv, step = curve_csv
+    df = pd.read_csv(csv).assign(held=(step > 2e4).astype(int))
+    path = tmp_path / "curve.csv"
+    df.to_csv(path, index=False)
+    args = [
+        "extrapolate",
+        str(path),
+        "--law",
+        "power",
+        "--x",
+        "step",
+        "--test-column",
+        "held",
+        "--calibrate",
+        "--level",
+        "0.8",
+        "--method",
+        "point",
+        "--starts",
+        "16",
+        "--cutoffs",
+        "3",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    n_hold = int(np.sum(step > 2e4))
+    assert f"{n_hold} held out (test column 'held', distances in step; point)" in out
+    assert "80% interval covers" in out and "uncalibrated" in out and "continues beyond" in out
+    pts = pd.read_csv(tmp_path / "out" / "points.csv")
+    assert list(pts.columns[:7]) == [
+        "step",
+        "observed",
+        "pred_median",
+        "pred_lower",
+        "pred_upper",
+        "covered",
+        "law",
+    ]
+    assert len(pts) == n_hold and set(pts["law"]) == {"power"}
+    assert {"raw_lower", "raw_upper", "raw_covered", "calibrated"} <= set(pts.columns)
+    scores = pd.read_csv(tmp_path / "out" / "scores.csv")
+    assert len(scores) == 1 and {"coverage", "raw_coverage", "interval_score"} <= set(scores)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["forecast"]["level"] == 0.8 and summary["forecast"]["calibrated"]
+    assert (tmp_path / "out" / "backtest.png").read_bytes()[:4] == b"\x89PNG"
+    assert bs.load_fit(tmp_path / "out" / "fit").data.filters[-1]["name"] == "test_column"
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--holdout-above", "step=2e4", "--test-column", "step"], "not both"),
+        (["--test-column", "nope"], "unknown test column 'nope'"),
+        (["--holdout-above", "step=2e4", "--cutoffs", "0"], "--cutoffs must be >= 1"),
+    ],
+)
+def test_extrapolate_bad_forecast_input(curve_csv, extra, match: str, capsys) -> None:
+    args = ["extrapolate", str(curve_csv[0]), "--law", "power", "--x", "step", *extra]
+    assert_bad_input(capsys, args, match)
+
+
+# ----------------------------------------------------------------------------- backtest
+
+
+def test_backtest_of_a_training_curve(curve_csv, tmp_path, capsys) -> None:
+    csv, _ = curve_csv
+    args = [
+        "backtest",
+        str(csv),
+        "--law",
+        "power",
+        "--x",
+        "step",
+        "--method",
+        "point",
+        "--starts",
+        "16",
+        "--cutoffs",
+        "3",
+    ]
+    code, out, err = run(capsys, *args, "--out", str(tmp_path / "bt"))
+    assert code == 0, err
+    assert out.startswith("backtest of power on step: 3 lanes (1 curve(s) x cutoffs)")
+    assert "coverage against nominal" in out and "90%: " in out and "interval score (90%)" in out
+    for name in ("points.csv", "lanes.csv", "coverage.csv", "distance.csv", "scores.csv"):
+        assert (tmp_path / "bt" / name).is_file(), name
+    cov = pd.read_csv(tmp_path / "bt" / "coverage.csv")
+    assert list(cov["nominal"]) == [0.5, 0.8, 0.9]
+    assert (tmp_path / "bt" / "backtest.png").read_bytes()[:4] == b"\x89PNG"
+    code, out, err = run(capsys, *args, "--levels", "0.5,0.95", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["n_lanes"] == 3 and summary["levels"] == [0.5, 0.95]
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--levels", "0.5,1.5"], "--levels must be probabilities"),
+        (["--cutoffs", "0"], "--cutoffs must be >= 1"),
+        (["--cutoff", "1e9"], "too few points to backtest"),
+        (["--group", "nope"], "group column(s) ['nope'] not in the table"),
+    ],
+)
+def test_backtest_bad_input(curve_csv, extra, match: str, capsys) -> None:
+    args = ["backtest", str(curve_csv[0]), "--law", "power", "--x", "step", *extra]
+    assert_bad_input(capsys, args, match)
 
 
 # ----------------------------------------------------------------------------- compare

@@ -26,8 +26,9 @@ def test_closed_form_identities(draws_near_mle):
     assert alloc.N_opt.shape == alloc.D_opt.shape == alloc.loss_opt.shape == (32, 3)
     assert alloc.a.shape == alloc.b.shape == (32,)
     np.testing.assert_allclose(alloc.compute, budgets, rtol=0)
-    np.testing.assert_allclose(6.0 * alloc.N_opt * alloc.D_opt, np.broadcast_to(budgets, (32, 3)),
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        6.0 * alloc.N_opt * alloc.D_opt, np.broadcast_to(budgets, (32, 3)), rtol=1e-12
+    )
     np.testing.assert_allclose(alloc.tokens_per_param, alloc.D_opt / alloc.N_opt, rtol=1e-12)
     np.testing.assert_allclose(alloc.a + alloc.b, 1.0, rtol=1e-12)
     # N* grows as C^a between budgets
@@ -35,12 +36,14 @@ def test_closed_form_identities(draws_near_mle):
     np.testing.assert_allclose(slope, alloc.a, rtol=1e-10)
     # the loss at the optimum is the law's
     x = {"N": alloc.N_opt[0], "D": alloc.D_opt[0]}
-    np.testing.assert_allclose(alloc.loss_opt[0], np.exp(predict_log_loss(LAW, draws[0], x))[0],
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        alloc.loss_opt[0], np.exp(predict_log_loss(LAW, draws[0], x))[0], rtol=1e-12
+    )
     # another flops_per_token moves the budget in tokens x parameters
     eight = allocate(LAW, draws, budgets, flops_per_token=8.0)
-    np.testing.assert_allclose(8.0 * eight.N_opt * eight.D_opt, 6.0 * alloc.N_opt * alloc.D_opt,
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        8.0 * eight.N_opt * eight.D_opt, 6.0 * alloc.N_opt * alloc.D_opt, rtol=1e-12
+    )
 
 
 def test_allocation_is_optimal(mle):

@@ -20,6 +20,8 @@ from bayescale.predict import (
     reference_theta,
 )
 from bayescale.predict.criticism import chi2_sf, profile_log_sigma, t_two_sided_p, wald_test
+from bayescale.predict.protocols import get_protocol, list_protocols
+from bayescale.predict.wald import wald_directions
 
 LAW = bs.get_law("chinchilla")
 NOISE = Noise("gaussian")
@@ -89,11 +91,21 @@ def test_critique_statistics_match_numpy(small):
     assert c.wald_chi2 == pytest.approx(w, rel=1e-9)
     assert c.wald_p == pytest.approx(stats.chi2.sf(w, 5), rel=1e-8)
     # t-tests in natural space, df = n - P over the points of positive weight
-    nat = {"A": np.exp(draws[:, 0]), "B": np.exp(draws[:, 1]), "E": np.exp(draws[:, 2]),
-           "alpha": draws[:, 3], "beta": draws[:, 4]}  # fmt: skip
+    nat = {
+        "A": np.exp(draws[:, 0]),
+        "B": np.exp(draws[:, 1]),
+        "E": np.exp(draws[:, 2]),
+        "alpha": draws[:, 3],
+        "beta": draws[:, 4],
+    }
     published = get_reference("hoffmann2022").params
-    est = {"A": math.exp(hat[0]), "B": math.exp(hat[1]), "E": math.exp(hat[2]),
-           "alpha": hat[3], "beta": hat[4]}  # fmt: skip
+    est = {
+        "A": math.exp(hat[0]),
+        "B": math.exp(hat[1]),
+        "E": math.exp(hat[2]),
+        "alpha": hat[3],
+        "beta": hat[4],
+    }
     assert set(c.tests) == set(nat)
     for name, t in c.tests.items():
         se = np.std(nat[name], ddof=1)
@@ -171,3 +183,107 @@ def test_reference_registry():
         get_reference("chinchilla")
     with pytest.raises(ValueError, match="is for law 'chinchilla', not 'power'"):
         reference_theta(bs.get_law("power"), "hoffmann2022")
+
+
+# ----------------------------------------------------------------------------- fragility
+
+
+def runs_by_delta(nat_at: np.ndarray, nat_draws: np.ndarray, n: int) -> float:
+    """Epoch's delta method for a = beta / (alpha + beta), gradient at ``nat_at``."""
+    al, be = nat_at[3], nat_at[4]
+    g = np.array([-be, al]) / (al + be) ** 2
+    sd = math.sqrt(g @ np.cov(nat_draws[:, 3:5].T) @ g)
+    return n * (2 * stats.norm.ppf(0.9) * sd / 0.001) ** 2
+
+
+def test_delta_method_at_the_estimate_or_the_draws_mean(small):
+    """Besiroglu et al. take the gradient at the bootstrap means of alpha and beta; the
+    default takes it at the estimate. Everything else is the same."""
+    data, hat, draws = small
+    shifted = draws + np.append([0.0, 0.0, 0.0, 0.01, -0.01], 0.0)  # mean away from the fit
+    at_est = critique(LAW, data, NOISE, hat, shifted, "hoffmann2022")
+    at_mean = critique(LAW, data, NOISE, hat, shifted, "hoffmann2022", delta_at="draws-mean")
+    nat = np.column_stack([np.exp(shifted[:, :3]), shifted[:, 3:5]])
+    nat_hat = np.append(np.exp(hat[:3]), hat[3:5])
+    assert (at_est.delta_at, at_mean.delta_at) == ("estimate", "draws_mean")
+    for c, at in ((at_est, nat_hat), (at_mean, nat.mean(0))):
+        r = c.runs_needed["a"]
+        assert r["delta_at"] == c.delta_at
+        assert r["delta_method"] == pytest.approx(runs_by_delta(at, nat, 39), rel=1e-9)
+        assert r["estimate"] == pytest.approx(hat[4] / (hat[3] + hat[4]), rel=1e-12)
+    assert at_mean.runs_needed["a"]["delta_method"] != pytest.approx(
+        at_est.runs_needed["a"]["delta_method"], rel=1e-3
+    )
+    assert at_mean.runs_needed["a"]["bootstrap"] == at_est.runs_needed["a"]["bootstrap"]
+    assert at_mean.wald_chi2 == at_est.wald_chi2
+    with pytest.raises(ValueError, match="unknown delta_at 'mode'"):
+        critique(LAW, data, NOISE, hat, draws, "hoffmann2022", delta_at="mode")
+
+
+def test_wald_directions_reproduce_the_statistic(small):
+    """W = sum over the covariance's eigen-directions of z_i^2 = (v_i' d)^2 / lambda_i."""
+    data, hat, draws = small
+    c = critique(LAW, data, NOISE, hat, draws, "hoffmann2022")
+    d = c.wald_directions
+    cov = np.cov(draws[:, :5].T)
+    lam = np.linalg.eigvalsh(cov)
+    assert d["names"] == ["a", "b", "e", "alpha", "beta"]
+    np.testing.assert_allclose(d["sd"], np.sqrt(lam), rtol=1e-9)  # thinnest first
+    assert sum(d["share"]) == pytest.approx(1.0, rel=1e-12)
+    assert sum(z * z for z in d["z"]) == pytest.approx(c.wald_chi2, rel=1e-9)
+    assert d["smallest_share"] == d["share"][0] and d["smallest_sd"] == d["sd"][0]
+    vec = np.array(d["vectors"])
+    np.testing.assert_allclose(vec @ vec.T, np.eye(5), atol=1e-10)
+    np.testing.assert_allclose(vec @ cov @ vec.T, np.diag(lam), atol=1e-12)
+    z = vec @ (hat[:5] - reference_theta(LAW, "hoffmann2022")) / np.sqrt(lam)
+    np.testing.assert_allclose(d["z"], z, rtol=1e-9)
+    # with a diagonal covariance the directions are the axes
+    w = wald_directions([1.0, 2.0], [0.0, 0.0], np.diag([4.0, 1.0]), ("x", "y"))
+    assert w["sd"] == [1.0, 2.0] and w["vectors"] == [[0.0, 1.0], [1.0, 0.0]]
+    assert w["share"] == pytest.approx([4 / 4.25, 0.25 / 4.25]) and w["z"] == [2.0, 0.5]
+
+
+def test_natural_space_wald_beside_the_fit_space_one(small):
+    """(These draws are narrow, so exp is nearly linear over them and the two statistics
+    nearly agree; on the Chinchilla bootstrap they are 182 and 63.)"""
+    data, hat, draws = small
+    c = critique(LAW, data, NOISE, hat, draws, "hoffmann2022")
+    nat = np.column_stack([np.exp(draws[:, :3]), draws[:, 3:5]])
+    ref = get_reference("hoffmann2022").params
+    d = np.append(np.exp(hat[:3]), hat[3:5]) - np.array([ref[k] for k in "ABE"] + [0.34, 0.28])
+    w = d @ np.linalg.solve(np.cov(nat.T), d)
+    assert c.wald_natural_chi2 == pytest.approx(w, rel=1e-9)
+    assert c.wald_natural_p == pytest.approx(stats.chi2.sf(w, 5), rel=1e-8)
+
+
+def test_monte_carlo_errors_are_positive_and_shrink_with_more_draws(small):
+    """The SD over 200 resamples of the draws falls as 1 / sqrt(n_draws): 16x the draws,
+    a quarter of the error (here within a factor 1.5 of it)."""
+    data, hat, _ = small
+    rng = np.random.default_rng(1)
+    cov = np.diag([0.05, 0.05, 0.01, 0.003, 0.003]) ** 2
+    few, many = (rng.multivariate_normal(TRUTH, cov, k) for k in (500, 8000))
+    c_few = critique(LAW, data, NOISE, hat, few, "hoffmann2022")
+    c_many = critique(LAW, data, NOISE, hat, many, "hoffmann2022")
+    for key in ("delta_method_mc_se", "bootstrap_mc_se"):
+        a, b = c_few.runs_needed["a"][key], c_many.runs_needed["a"][key]
+        assert a > 0 and b > 0 and 0.25 / 1.5 < b / a < 0.25 * 1.5, (key, a, b)
+    assert 0.25 / 1.5 < c_many.wald_mc_se / c_few.wald_mc_se < 0.25 * 1.5
+    # the same seed gives the same errors; none without resamples
+    again = critique(LAW, data, NOISE, hat, few, "hoffmann2022")
+    assert again.wald_mc_se == c_few.wald_mc_se
+    off = critique(LAW, data, NOISE, hat, few, "hoffmann2022", mc_resamples=0)
+    assert off.wald_mc_se is None and off.runs_needed["a"]["bootstrap_mc_se"] is None
+    assert off.runs_needed["a"]["delta_method"] == c_few.runs_needed["a"]["delta_method"]
+    with pytest.raises(ValueError, match="mc_resamples must be >= 2"):
+        critique(LAW, data, NOISE, hat, few, "hoffmann2022", mc_resamples=1)
+
+
+def test_protocol_registry():
+    p = get_protocol("besiroglu2024")
+    assert list_protocols() == ["besiroglu2024"]
+    assert (p.n_resamples, p.seed, p.resample_scheme) == (4000, 42, "numpy_legacy")
+    assert p.refit == bs.Loss("huber", 1e-3) and p.start == "hoffmann2022_unrounded"
+    assert p.delta_at == "draws_mean" and p.reference == "hoffmann2022_unrounded"
+    with pytest.raises(KeyError, match="unknown protocol 'epoch'.*besiroglu2024"):
+        get_protocol("epoch")

@@ -113,6 +113,11 @@ def test_bad_draws_and_inputs(mle):
 def test_summarise_is_the_one_summary():
     v = np.arange(101.0)
     s = summarise(v)
-    assert s == {"mean": 50.0, "sd": pytest.approx(np.std(v, ddof=1)), "q05": 5.0,
-                 "q50": 50.0, "q95": 95.0}  # fmt: skip
+    assert s == {
+        "mean": 50.0,
+        "sd": pytest.approx(np.std(v, ddof=1)),
+        "q05": 5.0,
+        "q50": 50.0,
+        "q95": 95.0,
+    }
     assert summarise([2.5])["sd"] == 0.0

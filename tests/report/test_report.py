@@ -3,9 +3,10 @@
 The fits come from ``tests/report/conftest.py`` (built once). Checked: every section is present
 with its heading; every image is an embedded PNG that is not a flat colour; nothing refers to
 an external resource; Markdown output links PNG files that exist; fits without draws still
-render, with notes; the reproducibility block carries the data hash, the jax version and the
-command; and a headless Chromium renders the page (screenshot not blank, headings in the DOM).
-Without Chromium that test skips, except under ``BAYESCALE_REQUIRE_SHARED=1`` (CI): it fails.
+render, with notes; the headline answers in planner units under one convention (medians), a
+NUTS-only report carries the iid caveat, the noise scale is explained; the reproducibility
+block carries the data hash, the jax version and the command. The main job's page in headless
+Chromium: tests/report/test_first_screen.py.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import base64
 import hashlib
 import io
 import re
-import shutil
-import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import REQUIRE_SHARED
 
 from bayescale.report import build_report, write_report
+from bayescale.report.engines import NUTS_CAVEAT
+from bayescale.results.records import draws_summary
 
 SECTIONS = {
     "summary": "How sure are we",
@@ -30,6 +31,7 @@ SECTIONS = {
     "residuals": "Residuals and posterior predictive check",
     "parameters": "Parameters",
     "allocation": "Compute-optimal allocation",
+    "extrapolation": "Will it extrapolate?",
     "diagnostics": "Diagnostics",
     "critique": "Critique of published values",
     "reproducibility": "Reproducibility checklist",
@@ -89,19 +91,37 @@ def test_self_contained(boot_report):
 
 def test_summary_and_tables(fits, boot_report):
     _, html = boot_report
-    rep = build_report(fits["nuts"], budgets=(5.88e23, 1e24))
+    nuts = fits["nuts"]
+    rep = build_report(nuts, budgets=(5.88e23, 1e24))
     assert len(rep.summary) == 5
     law, data, expo, tpp, cert = rep.summary
     assert "chinchilla" in law and "huber" in law
     assert "240 runs" in data and "C = 6 N D" in data
-    assert "alpha = " in expo and "beta = " in expo and "[90%: " in expo
-    assert tpp.startswith("Tokens per parameter at C = 5.88e23 FLOPs") and "[90%: " in tpp
-    assert "NUTS" in cert
-    assert ("WARNING" in cert) == bool(fits["nuts"].draws.warnings)
+    assert "N 57 M to 16 B parameters" in data and "C 1.4e18 to 1.3e22 FLOPs" in data
+    assert "alpha = " in expo and "beta = " in expo
+    # one convention: the median over the draws, with the 90% interval
+    a = draws_summary(nuts, nuts.draws)["derived"]["a"]
+    assert f"a = beta/(alpha+beta) = {a['q50']:.3f} [{a['q05']:.3f}-{a['q95']:.3f}]" in expo
+    assert tpp.startswith("Tokens per parameter at C = 5.88e23 FLOPs: D*/N* = ") and "[" in tpp
+    assert "NUTS" in cert and "medians and 90% intervals" in cert
+    assert ("WARNING" in cert) == bool(nuts.draws.warnings)
+    # the headline in planner units, and the caveat of a NUTS-only report
+    answer, engines, convention = rep.headline
+    assert answer.startswith("At C = 5.88e23 FLOPs: N* ~ ") and " B params [" in answer
+    assert "x beyond the largest run" in answer and "T tokens [" in answer
+    assert "NUTS (2 chains x 50 draws)" in engines and "iid noise model" in engines
+    assert convention.startswith("Central values are medians over the draws")
+    assert NUTS_CAVEAT in rep.sections[0][2].text()
+    assert "engines" not in rep.tables
+    # the noise scale in words: the residuals' spread, the model's SD, what sigma is
+    noise = rep.sections[3][2].text()
+    assert "log-loss residuals have SD 0.0" in noise and "sigma/delta" in noise
+    assert "sigma = 4." in noise and "× 10⁻⁶" in noise and "1,414 times smaller" in noise
+    assert 0.004 < rep.tables["parameters"].loc["noise SD", "50%"] < 0.01
     assert {"trace", "parameters", "allocation", "ppc"} <= set(rep.figures)
     assert "critique" not in [s[0] for s in rep.sections]
     params = rep.tables["parameters"]
-    assert {"A", "B", "E", "alpha", "beta", "sigma", "a", "b"} <= set(params.index)
+    assert {"A", "B", "E", "alpha", "beta", "sigma", "a", "b", "noise SD"} <= set(params.index)
     assert list(params.columns) == ["point", "mean", "sd", "5%", "50%", "95%"]
     assert np.all(params["5%"] <= params["95%"])
     alloc = rep.tables["allocation"]
@@ -113,6 +133,8 @@ def test_summary_and_tables(fits, boot_report):
     secs = sections_of(html)
     assert "kind=&quot;mean&quot;" in secs["fit"] and "kind=&quot;new_run&quot;" in secs["fit"]
     assert "bootstrap" in secs["summary"] and "Coverage:" in secs["residuals"]
+    assert "NUTS assumes" not in secs["summary"] and 'id="headline"' in html
+    assert "Engine: bootstrap (100 refits), behind the headline, figures and critique." in html
     for table in ("critique_tests", "critique_tests_joint", "runs_needed", "critique_allocation"):
         assert f'id="table-{table}"' in secs["critique"]
     assert "Wald chi2(5)" in secs["critique"] and "hoffmann2022" in secs["critique"]
@@ -135,6 +157,8 @@ def test_markdown_writes_pngs_beside(fits, tmp_path):
         assert_not_flat(decode_png(png.read_bytes()))
     assert "http://" not in text and "https://" not in text
     assert "D\\*/N\\*" in text  # a lone * is escaped, so it is not read as emphasis
+    assert "At C = 1e23 FLOPs: N\\* ~ " in text and "(point fit, no intervals)." in text
+    assert "Uncertainty: none measured (point fit only)." in text
     parts = dict(re.findall(r'<a id="(\w+)"></a>\n\n## [^\n]*\n(.*?)(?=<a id=|\Z)', text, re.S))
     assert (
         "--method bootstrap" in parts["parameters"] and "--method bootstrap" in parts["allocation"]
@@ -182,42 +206,53 @@ def test_bad_arguments(fits, tmp_path):
         build_report(fits["mle"], budgets=())
     with pytest.raises(KeyError, match="unknown reference"):
         build_report(fits["mle"], against="nobody2099")
+    with pytest.raises(ValueError, match="has no draws"):
+        build_report(fits["boot"], others={"nuts": fits["mle"]})
+    moved = fits["nuts"].data._replace(loss=fits["nuts"].data.loss * 1.01)
+    with pytest.raises(ValueError, match="another law or other data"):
+        build_report(fits["boot"], others={"nuts": fits["nuts"]._replace(data=moved)})
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+def test_extrapolation_section_without_a_backtest(boot_report):
+    _, html = boot_report
+    sec = sections_of(html)["extrapolation"]
+    assert "No backtest was given" in sec and "bayescale backtest" in sec and "<img" not in sec
 
 
-def test_headless_browser_renders(request, tmp_path):
-    """Chromium renders the page: the screenshot is not blank and the DOM has the headings."""
-    exe = _chromium()
-    if exe is None:
-        message = "Chromium not installed: apt-get install chromium"
-        if REQUIRE_SHARED:
-            pytest.fail(message + " (BAYESCALE_REQUIRE_SHARED=1: CI runs this test)")
-        pytest.skip(message)
-    path, _ = request.getfixturevalue("boot_report")  # built only when Chromium is there
-    flags = [
-        exe,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
-    shot = tmp_path / "shot.png"
-    url = path.resolve().as_uri()
-    run = subprocess.run(
-        [*flags, f"--screenshot={shot}", "--window-size=1280,4000", url],
-        capture_output=True,
-        check=False,
+def test_forecast_figures_draw_on_the_axes_given():
+    from matplotlib.figure import Figure
+
+    from bayescale.report.forecast_figures import (
+        backtest_figure,
+        coverage_axes,
+        distance_axes,
+        forecast_axes,
     )
-    assert shot.is_file(), run.stderr.decode(errors="replace")[-2000:]
-    assert_not_flat(decode_png(shot.read_bytes()))
-    dom = subprocess.run([*flags, "--dump-dom", url], capture_output=True, check=False)
-    dom = dom.stdout.decode("utf-8", errors="replace")
-    for heading in SECTIONS.values():
-        assert f"<h2>{heading}</h2>" in dom, heading
+    from bayescale.results.forecasts import binomial_range
+
+    rows = []
+    for law, cov in (("power", (0.3, 0.6, 0.75)), ("average", (0.45, 0.8, 0.88))):
+        for p, c in zip((0.5, 0.8, 0.9), cov, strict=True):
+            lo, hi = binomial_range(100, p)
+            rows.append(
+                {"law": law, "nominal": p, "coverage": c, "range_low": lo, "range_high": hi}
+            )
+    coverage = pd.DataFrame(rows)
+    by_distance = pd.DataFrame(
+        {
+            "law": ["power"] * 3,
+            "distance": [0.1, 0.4, 0.9],
+            "median_abs_error": [0.01, 0.02, 0.04],
+            "n": [10, 10, 10],
+        }
+    )
+    axes = Figure().subplots(1, 3)
+    assert coverage_axes(coverage, axes[0]) is axes[0]
+    assert distance_axes(by_distance, axes[1]) is axes[1]
+    ax = forecast_axes(
+        [1e23, 1e24], [2.0, 1.9], ([1.95, 1.8], [2.05, 2.0]), ([1.9, 1.7], [2.1, 2.1]), ax=axes[2]
+    )
+    assert ax is axes[2] and len(ax.get_legend().get_texts()) == 2
+    assert len(axes[0].get_lines()) == 3  # nominal diagonal and one line per law
+    assert coverage_axes(coverage).figure is not None  # a new figure when no ax is given
+    assert_not_flat(decode_png(backtest_figure(coverage, by_distance)))

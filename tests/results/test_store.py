@@ -42,13 +42,14 @@ def registered(fit: bs.Fit) -> bs.Fit:
 def test_round_trip_is_exact(counted_fit, tmp_path):
     fit = registered(counted_fit)
     out = bs.save_fit(fit, tmp_path / "fit")
-    assert {p.name for p in out.iterdir()} == {"fit.json", "meta.json", "arrays.npz", "starts.csv"}
+    names = {p.name for p in out.iterdir()}
+    assert names == {"fit.json", "meta.json", "arrays.npz", "starts.csv", "manifest.json"}
     back = bs.load_fit(out)
     assert back.draws is None
     assert_same_fit(fit, back)
     assert back.params == fit.params and "sigma" in back.params
     summary = json.loads((out / "fit.json").read_text())
-    assert summary["law"] == "power" and summary["format_version"] == 1
+    assert summary["law"] == "power" and summary["format_version"] == 2
     assert set(summary["params"]) == {"A", "E", "alpha", "sigma"}
 
 
@@ -61,7 +62,9 @@ def test_bootstrap_draws_round_trip_exactly(counted_fit, boot_draws, tmp_path):
     np.testing.assert_array_equal(e.status, d.status)
     assert (e.method, e.names, e.warnings, e.seconds) == (d.method, d.names, d.warnings, d.seconds)
     assert e.diagnostics == d.diagnostics and e.settings == json.loads(json.dumps(d.settings))
-    assert e.idata is None and not (tmp_path / "fit" / "posterior.nc").exists()
+    # every engine saves posterior.nc (natural names); the record held no InferenceData, so
+    # none is read back
+    assert e.idata is None and (tmp_path / "fit" / "posterior.nc").is_file()
     assert back.to_dict()["draws"] == fit.to_dict()["draws"]
 
 
@@ -82,8 +85,11 @@ def test_nuts_draws_and_posterior_nc_round_trip(counted_fit, nuts_draws, tmp_pat
         for name in a.data_vars:
             np.testing.assert_array_equal(a[name].values, b[name].values)
     assert idata.attrs["law"] == "counted_power" and saved.attrs["law"] == "counted_power"
-    # saving again without draws removes the stale draw files
-    bs.save_fit(fit._replace(draws=None), out)
+    # saving again without draws is refused, or with overwrite replaces the folder whole
+    with pytest.raises(bs.OutputError, match="exists and is not empty"):
+        bs.save_fit(fit._replace(draws=None), out)
+    assert (out / "draws.npz").is_file()
+    bs.save_fit(fit._replace(draws=None), out, overwrite=True)
     assert not any((out / f).exists() for f in ("draws.npz", "draws.json", "posterior.nc"))
     assert bs.load_fit(out).draws is None
 
@@ -118,8 +124,10 @@ def test_fit_saved_before_natural_sigma_loads_sigma_in_natural_space(counted_fit
     meta = json.loads((out / "meta.json").read_text())
     del meta["natural_sigma"]
     (out / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(bs.DataError, match="changed after it was saved"):
+        bs.load_fit(out)  # the manifest notices the edit
 
-    back = bs.load_fit(out)
+    back = bs.load_fit(out, verify=False)
     assert back.params["sigma"] == pytest.approx(np.exp(fit.result.theta[-1]), rel=1e-12)
     np.testing.assert_allclose(back.result.params, fit.result.params, rtol=1e-12)
     np.testing.assert_array_equal(back.result.theta, fit.result.theta)
@@ -130,8 +138,10 @@ def test_fit_saved_before_natural_sigma_loads_sigma_in_natural_space(counted_fit
 
 
 def test_load_fit_refuses_a_directory_that_is_not_a_fit(tmp_path):
-    with pytest.raises(bs.DataError, match="not a saved bayescale fit: meta.json is missing"):
+    with pytest.raises(bs.DataError, match="manifest.json is missing; it holds none of"):
         bs.load_fit(tmp_path)
+    with pytest.raises(bs.DataError, match="not a saved bayescale fit: meta.json is missing"):
+        bs.load_fit(tmp_path, verify=False)
 
 
 def test_arviz_reads_the_saved_posterior(counted_fit, nuts_draws, tmp_path):

@@ -103,12 +103,32 @@ def test_critique_summary_is_the_critique_as_json(with_draws):
         LAW, bs.as_data(with_draws.data), with_draws.objective, with_draws.result.theta,
         with_draws.draws.flat(), "hoffmann2022",
     )  # fmt: skip
-    assert s == to_json(c._asdict())
+    assert s == to_json({**c._asdict(), "protocol": None})
+    assert s["delta_at"] == "estimate" and s["wald_mc_se"] > 0
     back = json.loads(json.dumps(s, allow_nan=False))
     assert back["reference"] == "hoffmann2022" and back["wald_df"] == 5
     assert back["runs_needed"]["a"]["claimed_interval"] == [0.454, 0.455]
     assert set(back["tests"]) == {"A", "B", "E", "alpha", "beta"}
     assert list(back["allocation"]) == ["5.88e+23"]
+
+
+def test_critique_summary_reads_the_draws_protocol(with_draws):
+    """Draws made under ``besiroglu2024`` take the delta method at the draws' mean (Epoch's
+    choice) unless told otherwise; draws without a protocol take it at the estimate."""
+    draws = with_draws.draws._replace(settings={"protocol": "besiroglu2024"})
+    epoch = with_draws._replace(draws=draws)
+    s = bs.critique_summary(epoch, "hoffmann2022_unrounded", [5.88e23])
+    assert s["protocol"] == "besiroglu2024" and s["delta_at"] == "draws_mean"
+    assert s["runs_needed"]["a"]["delta_at"] == "draws_mean"
+    at_estimate = bs.critique_summary(epoch, "hoffmann2022_unrounded", BUDGETS, delta_at="estimate")
+    plain = bs.critique_summary(with_draws, "hoffmann2022_unrounded", BUDGETS, "draws-mean")
+    assert at_estimate["delta_at"] == "estimate" and plain["delta_at"] == "draws_mean"
+    assert plain["runs_needed"] == s["runs_needed"]
+    assert at_estimate["runs_needed"]["a"]["delta_method"] != s["runs_needed"]["a"]["delta_method"]
+    # everything else is the same critique
+    assert at_estimate["wald_chi2"] == s["wald_chi2"] and at_estimate["tests"] == s["tests"]
+    with pytest.raises(ValueError, match="unknown delta_at 'median'"):
+        bs.critique_summary(epoch, "hoffmann2022_unrounded", BUDGETS, delta_at="median")
 
 
 def test_critique_summary_errors(chinchilla_fit, with_draws):

@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import FLAT, bent_curves
 
 import bayescale as bs
 from bayescale.workflows.extrapolation import cap_values, parse_holdout
@@ -138,3 +139,71 @@ def test_cap_leaving_fewer_points_than_parameters() -> None:
         bs.extrapolate(df, "chinchilla", holdout_above=("C", cap))
     msg = str(err.value)
     assert "leaves 3 training points" in msg and "6 parameters" in msg and "\n" not in msg
+
+
+# ----------------------------------------------------------------------------- forecasts
+
+CHEAP = {"method": "point", "starts": 8, "x": "N", "config": bs.FitConfig(polish=4, restarts=0)}
+
+
+@pytest.fixture(scope="module")
+def curve() -> pd.DataFrame:
+    """One curve of 24 points from a broken power law, its last 6 marked in ``test``."""
+    df = bent_curves(1, np.random.default_rng(3), 24).drop(columns="run")
+    return df.assign(test=np.arange(24) >= 18)
+
+
+def test_a_test_column_holds_out_what_a_cap_would(curve) -> None:
+    cap = float(curve["N"].iloc[17]) * 1.001
+    by_cap = bs.extrapolate(curve, "power", holdout_above=("N", cap), **CHEAP)
+    by_col = bs.extrapolate(curve, "power", test_column="test", by="N", **CHEAP)
+    assert by_col.column == "N" and by_col.cap is None and by_cap.cap == cap
+    assert by_col.fit.data.filters[-1]["name"] == "test_column"
+    for key in ("n_train", "n_holdout", "mean_abs_rel_error", "coverage", "lpd_sum"):
+        assert by_col.scores[key] == pytest.approx(by_cap.scores[key]), key
+    # points.csv's columns: the x column, observed, prediction, covered, law
+    pts = by_col.points
+    assert {"N", "observed", "pred_median", "pred_lower", "pred_upper", "covered", "law"} <= set(
+        pts.columns
+    )
+    assert (pts["law"] == "power").all() and (pts["distance"] > 0).all()
+    assert np.allclose(pts["pred_lower"], by_col.holdout["lower"])
+    assert by_col.summary["holdout"] == {"test_column": "test", "by": "N"}
+
+
+def test_several_laws_are_stacked_into_an_average(curve) -> None:
+    ex = bs.extrapolate(curve, ["power", FLAT], test_column="test", by="N", cutoffs=3, **CHEAP)
+    w = ex.summary["weights"][0]
+    assert w["power"] + w["flat"] == pytest.approx(1.0) and w["power"] > 0.9
+    assert list(ex.points["law"].unique()) == ["power", "flat", "average"]
+    avg = ex.points[ex.points["law"] == "average"]
+    assert len(avg) == 6 and avg["fitted"].all()
+    # nearly all weight on one law: the mixture's interval is that law's
+    best = ex.points[ex.points["law"] == "power"]
+    assert np.allclose(avg["pred_upper"], best["pred_upper"], rtol=1e-3)
+    assert np.allclose(avg["pred_lower"], best["pred_lower"], rtol=1e-3)
+    assert set(ex.curves["law"]) == {"power", "flat", "average"}
+    assert ex.fits.keys() == {"power", "flat"} and ex.backtest is not None
+
+
+def test_too_few_points_to_backtest_fall_back_uncalibrated(curve) -> None:
+    small = curve.iloc[12:].reset_index(drop=True)  # 6 training points, 6 held out
+    ex = bs.extrapolate(small, "power", test_column="test", by="N", calibrate=True, **CHEAP)
+    assert ex.backtest is None and not ex.summary["calibrated"]
+    assert not ex.points["calibrated"].any()
+    assert any("not backtested" in note for note in ex.summary["notes"])
+    assert np.array_equal(ex.points["pred_lower"], ex.points["raw_lower"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "give one hold-out rule"),
+        ({"holdout_above": ("N", 1e9), "test_column": "test"}, "give one hold-out rule"),
+        ({"test_column": "nope"}, "unknown test column 'nope'"),
+        ({"test_column": "loss"}, "must hold 1/true"),
+    ],
+)
+def test_bad_rules_raise_data_error(curve, kwargs, match: str) -> None:
+    with pytest.raises(bs.DataError, match=match):
+        bs.extrapolate(curve, "power", **kwargs, **CHEAP)

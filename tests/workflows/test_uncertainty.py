@@ -255,12 +255,95 @@ def test_bad_requests_raise_before_compute(boot, single) -> None:
         bs.bootstrap(single, 0)
     with pytest.raises(ValueError, match="chunk must be >= 1"):
         bs.bootstrap(single, 10, chunk=0)
-    with pytest.raises(ValueError, match="neither extra grid starts nor groups"):
-        bs.bootstrap(boot.fit, 10, grid_starts_per_resample=2)
+    for option in ({"grid_starts_per_resample": 2}, {"refit": bs.Loss("huber")},
+                   {"protocol": "besiroglu2024"}, {"resample_scheme": "numpy_legacy"}):  # fmt: skip
+        with pytest.raises(ValueError, match="a batch bootstrap refits every curve's own"):
+            bs.bootstrap(boot.fit, 10, **option)
     with pytest.raises(ValueError, match="n_resamples must be >= 1"):
         bs.bootstrap_groups(sweep(), "power", group="run", noise="gaussian", n_resamples=0)
     with pytest.raises(ValueError, match="needs a noise model"):
         bs.nuts_groups(sweep(), "power", group="run", noise=bs.Loss("squared"))
+
+
+# ----------------------------------------------------------------------------- protocols
+
+
+def notebook_counts(seed: int, indices: np.ndarray, n_resamples: int) -> np.ndarray:
+    """Besiroglu et al.'s resamples as their notebook draws them (``np.random.seed``, then
+    ``np.random.choice(indices, ...)`` per resample), as counts per kept row in order."""
+    state = np.random.get_state()  # noqa: NPY002
+    try:
+        np.random.seed(seed)  # noqa: NPY002 - the notebook's own calls
+        draws = [np.random.choice(indices, size=len(indices), replace=True)  # noqa: NPY002
+                 for _ in range(n_resamples)]  # fmt: skip
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    return np.stack([np.bincount(np.searchsorted(indices, d), minlength=len(indices))
+                     for d in draws])  # fmt: skip
+
+
+def test_numpy_legacy_scheme_is_the_notebooks_stream() -> None:
+    """The kept rows of the bundled table are the notebook's ``indices`` (rows with a loss
+    below the 5th highest, in file order), and ``numpy_legacy`` counts are its resamples,
+    mapped one to one onto them. The default scheme is ``default_rng(seed)``, unchanged."""
+    df = bs.load_example("chinchilla")
+    loss = df["loss"].to_numpy()
+    indices = np.array([i for i in range(len(loss)) if loss[i] < sorted(loss)[-5]])
+    assert np.array_equal(bs.prepare(df, ("N", "D"), drop_top_losses=5).rows, indices)
+    legacy = resample_counts(240, 6, seed=42, scheme="numpy_legacy")
+    np.testing.assert_array_equal(legacy, notebook_counts(42, indices, 6))
+    assert np.array_equal(resample_counts(240, 3, 42, scheme="numpy_legacy"), legacy[:3])
+    idx = np.random.default_rng(42).integers(0, 240, size=(6, 240))
+    want = np.stack([np.bincount(i, minlength=240) for i in idx])
+    np.testing.assert_array_equal(resample_counts(240, 6, seed=42), want)
+    # groups are drawn by the same stream: group k is item k
+    groups = np.repeat(np.arange(4), 3)
+    c = resample_counts(12, 5, seed=3, groups=groups, scheme="numpy_legacy")
+    np.testing.assert_array_equal(c[:, ::3], notebook_counts(3, np.arange(4), 5))
+    with pytest.raises(ValueError, match="unknown resample_scheme 'mersenne'"):
+        resample_counts(12, 5, scheme="mersenne")
+
+
+def test_refits_under_a_loss_from_a_common_start(single) -> None:
+    """``refit=Loss(...)``: draws of the law's parameters only (no log_sigma), with more,
+    shorter restarts; ``start=`` sets every refit's start; downstream summaries accept them."""
+    law = single.law
+    start = single.result.theta[: law.n_params] + 0.05
+    d = bs.bootstrap(single, 64, seed=2, refit=bs.Loss("huber", 1e-3), start=start)
+    assert d.theta.shape == (1, 64, law.n_params) and d.names == law.param_names
+    assert d.settings["refit"] == "loss" and d.settings["objective"]["type"] == "Loss"
+    assert d.settings["start"] == list(start) and d.settings["warm_start"] == "given"
+    assert (d.settings["restarts"], d.settings["max_steps"]) == (4, 250)
+    assert d.settings["protocol"] is None and d.settings["resample_scheme"] == "default"
+    assert d.diagnostics["n_unconverged"] == int(np.sum(d.status != 0)) == 0
+    assert set(bs.natural_draws(single, d)) == set(law.natural_names)  # no sigma
+    assert set(bs.draws_summary(single, d)["params"]) == set(law.natural_names)
+    # the same resamples as the likelihood bootstrap, a different objective
+    like = bs.bootstrap(single, 64, seed=2)
+    assert like.settings["refit"] == "likelihood" and like.theta.shape[-1] == law.n_params + 1
+    assert like.settings["warm_start"] == "full-data optimum" and like.settings["restarts"] == 1
+    assert not np.allclose(d.theta, like.theta[..., : law.n_params])
+
+
+def test_bootstrap_settings_are_checked(single) -> None:
+    with pytest.raises(KeyError, match="unknown protocol 'epoch'"):
+        bs.bootstrap(single, protocol="epoch")
+    with pytest.raises(ValueError, match="protocol 'besiroglu2024' sets n_resamples=4000"):
+        bs.bootstrap(single, 100, protocol="besiroglu2024")
+    with pytest.raises(ValueError, match="sets seed=42"):
+        bs.bootstrap(single, seed=0, protocol="besiroglu2024")
+    with pytest.raises(ValueError, match="sets refit="):
+        bs.bootstrap(single, refit=bs.Loss("squared"), protocol="besiroglu2024")
+    with pytest.raises(ValueError, match="one start per refit and point resampling"):
+        bs.bootstrap(single, groups=np.arange(23) // 3, protocol="besiroglu2024")
+    with pytest.raises(ValueError, match="is for law 'chinchilla', not 'power'"):
+        bs.bootstrap(single, protocol="besiroglu2024")  # Hoffmann's values start the refits
+    with pytest.raises(ValueError, match="refit must be a Loss"):
+        bs.bootstrap(single, 10, refit=bs.Noise("huber"))
+    with pytest.raises(ValueError, match="start must be a fit-space vector of law 'power'"):
+        bs.bootstrap(single, 10, start=np.zeros(4))
+    with pytest.raises(ValueError, match="unknown resample_scheme"):
+        bs.bootstrap(single, 10, resample_scheme="legacy")
 
 
 # ----------------------------------------------------------------------------- calibration
