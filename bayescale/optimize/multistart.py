@@ -11,7 +11,8 @@ Levels, as in optimistix and blackjax:
 
 Strategy. With ``explore_steps == 0`` every start runs to convergence (or ``max_steps``),
 as in Hoffmann et al. and Besiroglu et al. With ``explore_steps > 0`` every start first takes
-that many BFGS steps, then the ``polish`` best are run on to convergence; the others keep
+that many BFGS steps (or optax steps, ``FitConfig.explore_optimizer``; optionally in float32,
+``FitConfig.explore_dtype``), then the ``polish`` best are run on to convergence; the others keep
 their explored state with status ``screened`` (unless they had already converged). The
 explore/polish scheme finds the same optimum as the full run on the Chinchilla grid at a
 fraction of the cost (see ``benchmarks/``).
@@ -24,6 +25,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 import optimistix as optx
 
 from bayescale.laws.spec import Law, to_natural
@@ -52,6 +54,18 @@ class FitConfig(NamedTuple):
         Times BFGS is restarted (fresh Hessian approximation) from the point where a start
         stopped. A restart gets a start past line-search stalls at the kinks of Huber-type
         objectives; it costs little for a start that had converged.
+    explore_optimizer
+        Optimiser of the explore stage: ``"bfgs"`` (optimistix BFGS, the default), a
+        hashable spec ``(name, *args)`` of an optax constructor such as ``("adam", 0.05)``,
+        or any ``optax.GradientTransformation``. An optax optimiser takes exactly
+        ``explore_steps`` steps on every start in lock-step (a fixed-length ``lax.scan``)
+        and each start keeps the best point it visited; BFGS still polishes. A
+        transformation object hashes by identity: reuse the same object to avoid
+        recompiling.
+    explore_dtype
+        ``"float64"`` or ``"float32"``: precision of the explore stage. Polish and the
+        reported optimum are always in the precision of the inputs (float64 under
+        :func:`bayescale.enable_x64`).
     """
 
     max_steps: int = 1000
@@ -60,6 +74,15 @@ class FitConfig(NamedTuple):
     explore_steps: int = 20
     polish: int = 16
     restarts: int = 1
+    explore_optimizer: str | tuple | optax.GradientTransformation = "bfgs"
+    explore_dtype: str = "float64"
+
+    def settings(self) -> dict:
+        """The settings as a JSON-ready dict (an optax transformation object by its type)."""
+        out = self._asdict()
+        if isinstance(self.explore_optimizer, optax.GradientTransformation):
+            out["explore_optimizer"] = f"optax.{type(self.explore_optimizer).__name__}"
+        return out
 
 
 class MultiStartResult(NamedTuple):
@@ -123,6 +146,78 @@ def _run_bfgs(
     return sol.value, code.astype(jnp.int32), sol.stats["num_steps"].astype(jnp.int32)
 
 
+def _optax_transform(spec: tuple | optax.GradientTransformation) -> optax.GradientTransformation:
+    """The optax transformation named by a ``(name, *args)`` spec, or ``spec`` itself."""
+    if isinstance(spec, optax.GradientTransformation):
+        return spec
+    if isinstance(spec, tuple) and spec and isinstance(spec[0], str):
+        return getattr(optax, spec[0])(*spec[1:])
+    raise ValueError(
+        f"explore_optimizer={spec!r}: use 'bfgs', an optax spec such as ('adam', 0.1), or an "
+        "optax.GradientTransformation"
+    )
+
+
+def _run_optax(
+    law: Law, obj: Objective, config: FitConfig, y0: jax.Array, data: Data
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``explore_steps`` optax steps from one start; returns (best y visited, status, steps).
+
+    The loop has a fixed length, so vmapped starts stay in lock-step. A step to a non-finite
+    point is refused (the start stays put), and the best point visited is returned.
+    """
+    scale = objective_scale(obj)
+    tx = _optax_transform(config.explore_optimizer)
+
+    def fn(y: jax.Array) -> jax.Array:
+        # the law may promote to float64 under x64; the loop keeps the starts' dtype
+        return (objective(law, y, data, obj) / scale).astype(y0.dtype)
+
+    def step(carry: tuple, _: None) -> tuple:
+        y, state, best_y, best_f = carry
+        f, g = jax.value_and_grad(fn)(y)
+        ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g))
+        better = ok & (f < best_f)
+        best_y = jnp.where(better, y, best_y)
+        best_f = jnp.where(better, f, best_f)
+        updates, new_state = tx.update(jnp.where(ok, g, 0.0), state, y)
+        y_new = optax.apply_updates(y, updates)
+        y = jnp.where(ok & jnp.all(jnp.isfinite(y_new)), y_new, best_y)
+        return (y, new_state, best_y, best_f), None
+
+    inf = jnp.asarray(jnp.inf, y0.dtype)
+    carry = (y0, tx.init(y0), y0, inf)
+    (y, _, best_y, best_f), _ = jax.lax.scan(step, carry, None, length=config.explore_steps)
+    f_last = fn(y)
+    y = jnp.where(jnp.isfinite(f_last) & (f_last < best_f), y, best_y)
+    steps = jnp.asarray(config.explore_steps, jnp.int32)
+    return y, jnp.asarray(SCREENED, jnp.int32), steps
+
+
+def _explore(
+    law: Law, obj: Objective, config: FitConfig, starts: jax.Array, data: Data
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The explore stage over every start, in ``config.explore_dtype``; results in the
+    starts' dtype."""
+    if config.explore_dtype not in ("float32", "float64"):
+        raise ValueError(f"explore_dtype={config.explore_dtype!r}: use 'float32' or 'float64'")
+    dtype = starts.dtype
+    low = config.explore_dtype == "float32"
+    if low:
+        starts = starts.astype(jnp.float32)
+        data = jax.tree.map(
+            lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) else a, data
+        )
+    if config.explore_optimizer == "bfgs":
+        run = partial(_run_bfgs, law, obj, config, config.explore_steps)
+    else:
+        run = partial(_run_optax, law, obj, config)
+    y, code, steps = jax.vmap(lambda y0: run(y0, data))(starts)
+    if low:  # convergence in float32 is not convergence: the polish decides
+        code = jnp.where(code == CONVERGED, SCREENED, code).astype(jnp.int32)
+    return y.astype(dtype), code, steps
+
+
 def _keep_converged(y, code, steps, y2, code2, steps2) -> tuple:
     """Take the restarted lanes, except those that had converged before the restart."""
     done = code == CONVERGED
@@ -177,7 +272,7 @@ def minimise_starts(
         return y, code, steps
 
     if 0 < config.explore_steps and config.polish < n_starts:
-        y1, code1, steps1 = jax.vmap(lambda y: run(config.explore_steps, y, data))(starts)
+        y1, code1, steps1 = _explore(law, obj, config, starts, data)
         f1 = jax.vmap(lambda y: objective(law, y, data, obj))(y1)
         f1 = jnp.where(jnp.isfinite(f1), f1, jnp.inf)
         _, idx = jax.lax.top_k(-f1, config.polish)

@@ -382,7 +382,7 @@ def fit_summary(fit: Fit) -> dict:
             "near_best": int(r.n_near_best),
             "status_counts": counts(status),
         },
-        "optimizer": {"name": "optimistix.BFGS", **fit.config._asdict()},
+        "optimizer": {"name": "optimistix.BFGS", **fit.config.settings()},
         "columns": {k: str(v) for k, v in fit.data.columns.items()},
         "derived": dict(fit.data.derived),
         "flops_per_token": fit.data.flops_per_token,

@@ -100,7 +100,7 @@ def write_fit_files(fit: Fit, out: str | Path) -> Path:
         "natural_sigma": True,
         "objective": {"type": type(fit.objective).__name__, **fit.objective._asdict()},
         "starts": fit.starts,
-        "config": fit.config._asdict(),
+        "config": fit.config.settings(),
         "seconds": fit.seconds,
         "data": {
             "columns": {k: str(v) for k, v in d.columns.items()},
@@ -253,7 +253,9 @@ def read_fit_files(path: str | Path, law: Law | None = None) -> Fit:
         objective=objective,
         data=prepared,
         starts=meta["starts"],
-        config=FitConfig(**meta["config"]),
+        config=FitConfig(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
+        ),
         result=result,
         seconds=meta["seconds"],
         draws=draws,
