@@ -73,7 +73,8 @@ def browser(exe: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
 
 def screenshot(exe: str, page: Path, tmp: Path, height: int) -> np.ndarray:
     shot = tmp / f"{page.stem}.png"
-    run = browser(exe, tmp / "profile", f"--screenshot={shot}",
+    # virtual time: Chromium finishes loading and decoding the embedded figures before the shot
+    run = browser(exe, tmp / "profile", f"--screenshot={shot}", "--virtual-time-budget=10000",
                   f"--window-size={WIDTH},{height}", page.resolve().as_uri())  # fmt: skip
     assert shot.is_file(), run.stderr.decode(errors="replace")[-2000:]
     img = matplotlib.image.imread(io.BytesIO(shot.read_bytes()), format="png")
@@ -118,7 +119,12 @@ def test_first_screen_answers_in_planner_units_and_names_both_engines(page, tmp_
     gone = screenshot(exe, hidden, tmp_path, 2 * FIRST_SCREEN)
     rows = np.flatnonzero(np.abs(shown - gone).max(axis=(1, 2)) > 0.02)
     assert rows.size > 100, "the headline block is not drawn"
-    assert rows.max() < FIRST_SCREEN, f"the headline ends at row {rows.max()}, below the fold"
+    # the headline: the first run of differing rows, its lines no more than 60 px apart (a
+    # figure further down still being decoded in one shot on a busy machine is not part of it)
+    gaps = np.flatnonzero(np.diff(rows) > 60)
+    block = rows[: gaps[0] + 1] if gaps.size else rows
+    assert block.size > 100, f"the headline block is not drawn: rows {block.min()}-{block.max()}"
+    assert block.max() < FIRST_SCREEN, f"the headline ends at row {block.max()}, below the fold"
 
 
 def test_no_python_e_notation_outside_raw_tables(page) -> None:
