@@ -20,9 +20,9 @@ from bayescale.cli.options import (
     add_data_options,
     add_overwrite_option,
     fit_config,
+    fit_options,
     noise_model,
 )
-from bayescale.data.columns import parse_column_mapping
 from bayescale.data.io import read_table
 from bayescale.predict.scores import level_name
 from bayescale.report.forecast_figures import backtest_figure
@@ -144,13 +144,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         pooled=not args.per_curve,
         noise=noise_model(args),
         n_resamples=args.resamples,
-        starts=args.starts,
-        seed=args.seed,
-        columns=parse_column_mapping(args.col),
-        x=args.x or "N",
-        flops_per_token=args.flops_per_token,
-        drop_top_losses=args.drop_top_losses,
         config=fit_config(args),
+        **fit_options(args),
     )
     summary = bt.to_dict()
     if args.out:
