@@ -171,12 +171,49 @@ def log_likelihood(law: Law, theta: jax.Array, data: Data, noise: Noise) -> jax.
     return jnp.sum(jnp.where(data.weight > 0, data.weight * ll, 0.0))
 
 
+#: Points above which :func:`objective` sums over chunks of this many points (one
+#: ``lax.scan``, each chunk rematerialised in the backward pass), so that memory stays bounded
+#: on very long curves whatever the number of vmapped starts.
+POINT_CHUNK = 65_536
+
+
+def chunks_of(data: Data, chunk: int) -> Data:
+    """``data`` of one curve, ``(n,)`` fields, as ``(k, chunk)`` chunks; the tail is padded
+    with weight-0 points (inputs 1, log loss 0), which :func:`objective` ignores."""
+    n = data.log_y.shape[-1]
+    k = -(-n // chunk)
+
+    def split(a: jax.Array, fill: float) -> jax.Array:
+        return jnp.pad(a, (0, k * chunk - n), constant_values=fill).reshape(k, chunk)
+
+    return Data(
+        {name: split(v, 1.0) for name, v in data.x.items()},
+        split(data.log_y, 0.0),
+        split(data.weight, 0.0),
+    )
+
+
 def objective(law: Law, theta: jax.Array, data: Data, obj: Objective) -> jax.Array:
     """The value minimised by the fitters.
 
     For a :class:`Loss`, ``sum_i w_i rho(r_i)`` (the classic, *summed* Huber or squared
-    loss); for a :class:`Noise`, the negative weighted log likelihood.
+    loss); for a :class:`Noise`, the negative weighted log likelihood. A curve of more than
+    :data:`POINT_CHUNK` points is summed chunk by chunk (the same sum, in bounded memory).
     """
+    if data.log_y.ndim == 1 and data.log_y.shape[0] > POINT_CHUNK:
+
+        def add(total: jax.Array, part: Data) -> tuple[jax.Array, None]:
+            return total + jax.checkpoint(point_objective, static_argnums=(0, 3))(
+                law, theta, part, obj
+            ), None
+
+        zero = jnp.zeros((), jnp.result_type(theta.dtype, data.log_y.dtype))
+        return jax.lax.scan(add, zero, chunks_of(data, POINT_CHUNK))[0]
+    return point_objective(law, theta, data, obj)
+
+
+def point_objective(law: Law, theta: jax.Array, data: Data, obj: Objective) -> jax.Array:
+    """:func:`objective` over every point at once (what each chunk of a long curve runs)."""
     if isinstance(obj, Noise):
         return -log_likelihood(law, theta, data, obj)
     r = residuals(law, theta, data)

@@ -66,6 +66,11 @@ class FitConfig(NamedTuple):
         ``"float64"`` or ``"float32"``: precision of the explore stage. Polish and the
         reported optimum are always in the precision of the inputs (float64 under
         :func:`bayescale.enable_x64`).
+    subsample
+        A curve of more points than this is fitted in two stages
+        (:func:`~bayescale.optimize.points.fit_points`): every start on a random subsample
+        of this many points, then the best few run on to convergence on every point. 0 fits
+        every start on every point.
     """
 
     max_steps: int = 1000
@@ -76,6 +81,7 @@ class FitConfig(NamedTuple):
     restarts: int = 1
     explore_optimizer: str | tuple | optax.GradientTransformation = "bfgs"
     explore_dtype: str = "float64"
+    subsample: int = 20_000
 
     def settings(self) -> dict:
         """The settings as a JSON-ready dict (an optax transformation object by its type)."""

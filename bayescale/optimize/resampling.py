@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from bayescale.lanes import require_memory
 from bayescale.laws.spec import Law
 from bayescale.likelihood import Data, Objective, scale_variable_name
 from bayescale.optimize.dependence import block_counts, ordering
@@ -174,8 +175,14 @@ def bootstrap_counts(
     ------
     ValueError
         As :func:`resample_counts`, and for ``block_by`` without ``block_size``.
+    bayescale.ResourceError
+        Before drawing, when the counts (and the draws kept per resample) would not fit in
+        memory.
     """
     n = len(next(iter(x.values())))
+    per = 8.0 * (n + 4 * 8 + 4)  # one resample's counts and its refit's record
+    require_memory(per * n_resamples, f"{n_resamples:,} resamples of {n:,} points",
+                   "n_resamples", per_unit=per)  # fmt: skip
     info = {"resampling": "points", "n_groups": None, "block_size": None, "block_by": None}
     if block_size is None:
         if block_by is not None:
