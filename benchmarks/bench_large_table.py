@@ -7,7 +7,7 @@ a fresh process, so that its peak RSS (``ru_maxrss``) is its own:
 
 * ``bayescale``: ``bs.fit(table, "chinchilla", starts=16)``: the default two-stage scheme
   (every start on a 20,000-point subsample, then the best run on to convergence on every point,
-  the objective summed in 65,536-point chunks);
+  the objective summed in 262,144-point chunks);
 * ``every point``: the same with ``FitConfig(subsample=0)``: every start on every point (what
   bayescale did before), at ``--baseline-rows``;
 * ``scipy``: scipy L-BFGS-B from the same 16 starts with jitted JAX value-and-gradient of the

@@ -174,7 +174,7 @@ def log_likelihood(law: Law, theta: jax.Array, data: Data, noise: Noise) -> jax.
 #: Points above which :func:`objective` sums over chunks of this many points (one
 #: ``lax.scan``, each chunk rematerialised in the backward pass), so that memory stays bounded
 #: on very long curves whatever the number of vmapped starts.
-POINT_CHUNK = 65_536
+POINT_CHUNK = 262_144
 
 
 def chunks_of(data: Data, chunk: int) -> Data:
