@@ -11,11 +11,12 @@ from bayescale import plot
 from bayescale._jax import enable_x64
 from bayescale.data.io import DataError, list_examples, load_example, read_table
 from bayescale.data.preparation import Prepared, as_data, prepare
-from bayescale.infer.types import NutsConfig
+from bayescale.infer.types import ImportanceConfig, NutsConfig
 from bayescale.lanes import ResourceError
 from bayescale.laws.registry import get_law, list_laws, register_law
 from bayescale.laws.spec import Law, ParamSpec, make_law
 from bayescale.likelihood import Data, Loss, Noise
+from bayescale.optimize.curves import StartSummary
 from bayescale.optimize.dependence import compute_bins
 from bayescale.optimize.multistart import FitConfig, MultiStartResult, fit_multistart
 from bayescale.predict.allocation import Allocation, allocate
@@ -40,9 +41,11 @@ from bayescale.results.summaries import allocation_summary, critique_summary
 from bayescale.workflows.approximation import laplace
 from bayescale.workflows.backtesting import backtest
 from bayescale.workflows.comparison import Comparison, compare
+from bayescale.workflows.distributed import distribute, start_processes
 from bayescale.workflows.drawing import fit, with_draws
 from bayescale.workflows.extrapolation import Extrapolation, extrapolate
 from bayescale.workflows.fitting import fit_groups
+from bayescale.workflows.posteriors import posterior_batch, posterior_groups
 from bayescale.workflows.replication import replicate
 from bayescale.workflows.uncertainty import bootstrap, bootstrap_groups, nuts, nuts_groups
 
@@ -61,6 +64,7 @@ __all__ = [
     "Extrapolation",
     "Fit",
     "FitConfig",
+    "ImportanceConfig",
     "Law",
     "Loss",
     "MultiStartResult",
@@ -71,6 +75,7 @@ __all__ = [
     "Predictive",
     "Prepared",
     "ResourceError",
+    "StartSummary",
     "allocate",
     "allocation_summary",
     "as_data",
@@ -83,6 +88,7 @@ __all__ = [
     "critique",
     "critique_summary",
     "derived_draws",
+    "distribute",
     "draws_summary",
     "enable_x64",
     "extrapolate",
@@ -104,12 +110,15 @@ __all__ = [
     "nuts",
     "nuts_groups",
     "plot",
+    "posterior_batch",
+    "posterior_groups",
     "predictive",
     "prepare",
     "read_table",
     "register_law",
     "replicate",
     "save_fit",
+    "start_processes",
     "with_draws",
     "write_report",
 ]

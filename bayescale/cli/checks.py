@@ -28,6 +28,8 @@ from bayescale.infer.validate import check_config
 from bayescale.lanes import bootstrap_bytes, fit_bytes, nuts_bytes, require_memory
 from bayescale.laws.registry import get_law
 from bayescale.laws.spec import Law, grid_starts
+from bayescale.optimize.multistart import FitConfig
+from bayescale.optimize.points import points_fit_bytes
 from bayescale.predict.protocols import get_protocol
 from bayescale.results.atomic import check_target
 
@@ -68,9 +70,11 @@ def check_uncertainty_options(args: argparse.Namespace) -> None:
                 f"--protocol {args.protocol} sets the resamples, seed, resampling, starts and "
                 f"refit objective; drop {', '.join(given or ['--boot-starts'])}"
             )
-    if args.method == "nuts" and (min(args.chains, args.draws) < 1 or args.warmup < 0):
+    if args.method == "auto" and not args.group:
+        raise UsageError("--method auto picks an engine per curve: add --group (one curve: nuts)")
+    if args.method in ("nuts", "auto") and (min(args.chains, args.draws) < 1 or args.warmup < 0):
         raise UsageError("--chains and --draws must be >= 1 and --warmup >= 0")
-    if args.method == "nuts":
+    if args.method in ("nuts", "auto"):
         check_config(noise_model(args), nuts_config(args))  # e.g. --target-accept 1.5
     if args.boot_starts < 0:
         raise UsageError(f"--boot-starts must be >= 0, got {args.boot_starts}")
@@ -160,11 +164,14 @@ def check_resources(
     n, n_curves = curve_sizes(table, group)
     p = max(law.n_params for law in resolved) + NOISE_PARAMS
     starts = max(start_count(law, getattr(args, "starts", "default")) for law in resolved)
+    # one curve: every start on a subsample of a long curve; a batch: every start, every point
+    one = n_curves == 1
+    need = points_fit_bytes(starts, n, p, FitConfig()) if one else fit_bytes(starts, n, p)
     require_memory(
-        fit_bytes(starts, n, p),
+        need,
         f"--starts {args.starts} ({starts:,} starts) on {n:,} points",
         "--starts",
-        per_unit=fit_bytes(1, n, p),
+        per_unit=points_fit_bytes(1, n, p, FitConfig()) if one else fit_bytes(1, n, p),
     )
     method = getattr(args, "method", "point")
     if method == "bootstrap":
@@ -179,7 +186,7 @@ def check_resources(
             per_unit=per,
             fixed=fixed,
         )
-    if method == "nuts":
+    if method in ("nuts", "auto"):
         chains, draws = args.chains, args.draws
         per = nuts_bytes(n, p) * chains * n_curves
         require_memory(

@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from bayescale.cli.checks import (
@@ -16,6 +18,7 @@ from bayescale.cli.checks import (
     check_uncertainty_options,
     check_x,
 )
+from bayescale.cli.cluster import add_cluster_options, join_cluster, run_batch
 from bayescale.cli.options import (
     NOISE_SLOPE_HELP,
     add_data_options,
@@ -35,8 +38,10 @@ from bayescale.optimize.multistart import FitConfig
 from bayescale.results.atomic import atomic_dir
 from bayescale.results.records import BatchFit, Draws, Fit
 from bayescale.results.store import save_fit
+from bayescale.results.summaries import start_arrays, start_status_counts
 from bayescale.workflows.approximation import laplace
 from bayescale.workflows.fitting import fit, fit_groups
+from bayescale.workflows.posteriors import posterior_groups
 from bayescale.workflows.uncertainty import bootstrap, bootstrap_groups, nuts, nuts_groups
 
 EXAMPLES_FIT = """examples:
@@ -79,9 +84,11 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
     u.add_argument(
         "--method",
         default="point",
-        choices=["point", "bootstrap", "nuts", "laplace"],
+        choices=["point", "bootstrap", "nuts", "laplace", "auto"],
         help="point: the fit alone; bootstrap: refit resamples; nuts: NumPyro NUTS posterior; "
-        "laplace: fast approximate normal draws at the optimum (4,000; see --robust)",
+        "laplace: fast approximate normal draws at the optimum (4,000; see --robust); auto "
+        "(with --group): each curve's posterior by importance sampling, or NUTS where its "
+        "Pareto k > 0.7 (the table's engine column)",
     )
     u.add_argument(
         "--noise",
@@ -145,6 +152,13 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
         default="csv",
         help="format of the per-curve table written to --out with --group (default csv)",
     )
+    p.add_argument(
+        "--keep-starts",
+        action="store_true",
+        help="with --group: keep every start's result (memory grows with curves x starts) and "
+        "write starts.npz to --out; by default each curve keeps a summary of its starts",
+    )
+    add_cluster_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument(
         "--out",
@@ -166,12 +180,13 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``bayescale fit``."""
+    rank = join_cluster(args)  # before any JAX work
     config = fit_config(args)
     check_uncertainty_options(args)
     check_x(args, [args.law])
     check_output(args)
     if args.group:
-        return cmd_fit_groups(args, config)
+        return cmd_fit_groups(args, config, rank)
     t0 = time.perf_counter()
     loss = args.loss
     if args.noise or args.noise_slope or args.method != "point":
@@ -249,7 +264,7 @@ def draws_for(args: argparse.Namespace, f: Fit, table: pd.DataFrame) -> Draws | 
     return None
 
 
-def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
+def cmd_fit_groups(args: argparse.Namespace, config: FitConfig, rank: int = 0) -> int:
     """``bayescale fit --group``: one curve per group, one batch (point, bootstrap or NUTS).
 
     Parameters
@@ -258,6 +273,8 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
         Parsed ``bayescale fit`` arguments with ``args.group`` set.
     config
         Optimiser settings.
+    rank
+        This process's index with ``--distributed`` (only process 0 prints and writes).
 
     Returns
     -------
@@ -272,22 +289,30 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
         group=args.group,
         config=config,
         chunk_size=args.chunk_size,
-        progress=not args.no_progress and not args.json,
+        progress=not args.no_progress and not args.json and rank == 0,
+        keep_starts=args.keep_starts,
     )
     if args.method == "point":
         loss = noise_model(args) if args.noise or args.noise_slope else args.loss
-        res = fit_groups(table, args.law, loss=loss, **common)
+        run = partial(fit_groups, law=args.law, loss=loss, **common)
     else:
         noise = noise_model(args)
         if args.method == "bootstrap":
-            res = bootstrap_groups(
-                table, args.law, noise=noise, n_resamples=args.resamples or 4000,
+            run = partial(
+                bootstrap_groups, law=args.law, noise=noise, n_resamples=args.resamples or 4000,
                 block_size=args.block_size, block_by=args.block_by, **common,
             )  # fmt: skip
+        elif args.method == "auto":
+            cfg = nuts_config(args, max_tree_depth=8)
+            run = partial(posterior_groups, law=args.law, noise=noise, nuts_config=cfg, **common)
         else:
             cfg = nuts_config(args, max_tree_depth=8)
-            res = nuts_groups(table, args.law, noise=noise, nuts_config=cfg, **common)
-    curves = (res if isinstance(res, BatchFit) else res.fit).curves
+            run = partial(nuts_groups, law=args.law, noise=noise, nuts_config=cfg, **common)
+    res = run_batch(args, run, table)
+    if rank:
+        return 0  # process 0 prints and writes the gathered table
+    batch = res if isinstance(res, BatchFit) else res.fit
+    curves = batch.curves
     table = res.table
     counts = table["status"].value_counts().to_dict()
     summary = {
@@ -295,6 +320,7 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
         "method": args.method,
         "n_curves": int(len(table)),
         "status_counts": counts,
+        "starts": start_status_counts(batch.result),
         "seconds": round(float(res.seconds), 3),
     }
     if "sampler_status" in table:
@@ -309,6 +335,8 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
             else:
                 table.to_csv(out / name, index=False)
             (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+            if args.keep_starts:
+                np.savez(out / "starts.npz", **start_arrays(batch))
     if args.json:
         print(json.dumps(summary, default=str))
         return 0
@@ -318,7 +346,7 @@ def cmd_fit_groups(args: argparse.Namespace, config: FitConfig) -> int:
     )
     law = get_law(args.law)
     shown = [*map(str, args.group), "status", *law.natural_names]
-    shown += [c for c in ("converged_frac", "sampler_status", "max_rhat") if c in table]
+    shown += [c for c in ("converged_frac", "engine", "sampler_status", "max_rhat") if c in table]
     print(table[shown].head(10).to_string(index=False))
     if len(table) > 10:
         print(f"... {len(table) - 10} more curves")

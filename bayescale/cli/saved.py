@@ -9,6 +9,7 @@ from bayescale.cli.checks import check_output
 from bayescale.cli.options import UsageError
 from bayescale.predict.references import get_reference
 from bayescale.report.build import DEFAULT_BUDGETS, build_report, save_report
+from bayescale.report.units import flops, num, si
 from bayescale.results.store import load_fit
 from bayescale.results.summaries import allocation_summary, critique_summary
 
@@ -133,17 +134,18 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         f"compute-optimal allocation, law {out['law']} ({out['method']}), C = {k:g} N D"
         + (f", intervals over {out['draws']} draws (5% / 50% / 95%)" if out["draws"] else "")
     )
+    # planner units, as in the report: N* in params, D* in tokens (SI prefixes), no e-notation
+    units = {"N_opt": ("N*", "params"), "D_opt": ("D*", "tokens"),
+             "tokens_per_param": ("D*/N*", ""), "loss_opt": ("loss", "")}  # fmt: skip
     for row in out["budgets"]:
-        print(f"  C = {row['compute']:.3g} FLOPs")
-        for key, label in (
-            ("N_opt", "N*"),
-            ("D_opt", "D*"),
-            ("tokens_per_param", "D*/N*"),
-            ("loss_opt", "loss"),
-        ):
+        print(f"  C = {flops(row['compute'])} FLOPs")
+        for key, (label, unit) in units.items():
             v = row[key]
-            band = f"  [{v['q05']:.4g}, {v['q50']:.4g}, {v['q95']:.4g}]" if "q05" in v else ""
-            print(f"    {label:>7} = {v['point']:.4g}{band}")
+            show = (lambda x, u=unit: si(x, u)) if unit else (lambda x: num(x, 4))
+            band = (
+                f"  [{', '.join(show(v[q]) for q in ('q05', 'q50', 'q95'))}]" if "q05" in v else ""
+            )
+            print(f"    {label:>7} = {show(v['point'])}{band}")
     for n in out["notes"]:
         print(f"  note: {n}")
     return 0

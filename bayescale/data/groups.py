@@ -101,8 +101,31 @@ def _group_list(group: str | Sequence[Hashable]) -> list[Hashable]:
     return cols
 
 
-def _curve_codes(df: pd.DataFrame, cols: list[Hashable]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Curve index per row (groups in sorted key order) and the key table."""
+def curve_codes(
+    df: pd.DataFrame, group: str | Sequence[Hashable]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Curve index of every row (curves in sorted key order) and the key table.
+
+    Parameters
+    ----------
+    df
+        Long table, one row per point.
+    group
+        Column name, or sequence of names, whose distinct values (missing values included)
+        define the curves; keys of mixed, unorderable types are ordered by first appearance.
+
+    Returns
+    -------
+    tuple
+        ``(codes, keys)``: ``(n_rows,)`` integers in ``0 .. n_curves - 1`` and one row of
+        group values per curve, the order :func:`split_groups` gives its curves.
+
+    Raises
+    ------
+    DataError
+        For a missing, repeated or duplicated group column.
+    """
+    cols = _group_list(group)
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise DataError(
@@ -189,9 +212,9 @@ def split_groups(
     if drop_top_losses < 0:
         raise DataError(f"drop_top_losses must be >= 0, got {drop_top_losses}")
     prepared = prepare(
-        df, inputs, columns=columns, x=x, flops_per_token=flops_per_token, drop_top_losses=0
+        df, inputs, columns=columns, x=x, flops_per_token=flops_per_token, health=False
     )
-    codes, keys = _curve_codes(df, cols)
+    codes, keys = curve_codes(df, cols)
     log_y = np.log(prepared.loss)
     kept = _filter_top(prepared.loss, codes, int(drop_top_losses))
     n_curves = len(keys)
@@ -212,7 +235,8 @@ def split_groups(
     sel_counts = np.bincount(c, minlength=n_curves)
     begin = np.concatenate([[0], np.cumsum(sel_counts)[:-1]])
     slot = np.arange(len(rows)) - begin[c]
-    lengths = np.array([bucket_length(n, min_length) for n in n_points], dtype=np.int64)
+    mantissa, exponent = np.frexp(np.maximum(n_points, 1))  # n = m 2**e, m in [0.5, 1)
+    lengths = np.maximum(int(min_length), 2 ** (exponent - (mantissa == 0.5))).astype(np.int64)
     buckets = []
     for length in np.unique(lengths[status == PENDING]):
         ids = np.flatnonzero((status == PENDING) & (lengths == length))
@@ -239,7 +263,6 @@ def split_groups(
             "degrees of freedom, so their fits pass through the data and say nothing about "
             "their uncertainty",
         )
-    prepared = prepared._replace(warnings=())  # whole-table checks mean nothing across curves
     return Curves(keys, n_points, n_rows, status, tuple(buckets), prepared, codes, kept, warnings)
 
 

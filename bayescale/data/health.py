@@ -117,8 +117,10 @@ def blank_key_warnings(df: pd.DataFrame, cols: Sequence[Hashable]) -> tuple[str,
     out = []
     for c in cols:
         col = df[c]
-        empty = col.map(lambda v: isinstance(v, str) and not v.strip())
-        blank = (col.isna() | empty.astype(bool)).to_numpy()
+        blank = col.isna().to_numpy()
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            # text keys only (a numeric column of ten million rows is not mapped value by value)
+            blank = blank | col.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
         if blank.any():
             rows = list(df.index[blank])
             out.append(

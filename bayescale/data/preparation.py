@@ -134,6 +134,7 @@ def prepare(
     flops_per_token: float = 6.0,
     drop_top_losses: int = 0,
     n_params: int | None = None,
+    health: bool = True,
 ) -> Prepared:
     """Select, derive, validate and filter the columns a law needs.
 
@@ -159,6 +160,10 @@ def prepare(
         sorted(loss)[-K]``, so rows tied with the threshold are dropped too. 0 drops nothing.
     n_params
         Number of law parameters; if given, at least this many points must remain.
+    health
+        Check the points that remain (:func:`~bayescale.data.health.health_warnings`);
+        ``False`` skips it, for a table of many curves, where one check of all points says
+        nothing.
 
     Returns
     -------
@@ -271,7 +276,9 @@ def prepare(
         n_input_rows=len(df),
         warnings=health_warnings(
             {x if k == "x" else k: v for k, v in x_arrays.items()}, loss, n_params
-        ),
+        )
+        if health
+        else (),
     )
 
 

@@ -21,22 +21,26 @@ Curves are padded to a common length with weight-0 points (see
 :func:`bayescale.data.groups.split_groups`); the likelihood sanitises padded values, so they
 reach neither values nor gradients.
 
-Multi-host use. ``jax.sharding`` meshes here span ``jax.local_devices()``. On several hosts,
-call ``jax.distributed.initialize()`` first and then either (a) let every host fit its own
-slice of the groups - split the table by group key (e.g. ``hash(key) % jax.process_count()
-== jax.process_index()``), call :func:`bayescale.fit_groups` on each host with the
-default local mesh and concatenate the tables afterwards; curves are independent, so this needs
-no communication and is the recommended route - or (b) build a global mesh with
-``jax.sharding.Mesh(np.array(jax.devices()), ("curves",))``, assemble every chunk as a global
-array with ``jax.make_array_from_process_local_data`` and pass that mesh to
-:func:`fit_curves`; every host must then run the same sequence of chunks.
+Per-start detail. A multi-start fit of ``C`` curves ends with ``C x S`` starts' parameters,
+objectives, statuses and steps; a batch of a million curves cannot keep them on the host. The
+host runner can reduce every chunk, as it comes back from the devices, to a
+:class:`StartSummary` per curve (:func:`summarise_starts`: the best start and counts), so the
+host keeps ``O(C)`` values (one compiled function serves both; see
+:func:`bayescale.workflows.fitting.fit_bucket`).
+
+Several hosts. ``jax.sharding`` meshes here span ``jax.local_devices()``; curves are
+independent, so several processes (one per host) each fit their own share of a table's curves
+with no communication but one gather at the end: see :mod:`bayescale.workflows.distributed`.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -44,6 +48,107 @@ from bayescale.lanes import AXIS
 from bayescale.laws.spec import Law
 from bayescale.likelihood import Data, Objective
 from bayescale.optimize.multistart import FitConfig, MultiStartResult, minimise_starts
+from bayescale.status import OPTIMIZER_NAMES
+
+
+class StartSummary(NamedTuple):
+    """Per-curve summary of a multi-start fit: the best start and how the starts ended.
+
+    The first six fields are those of :class:`~bayescale.optimize.multistart.MultiStartResult`
+    (same values); the per-start arrays are replaced by counts. Batch axes lead every field.
+
+    Attributes
+    ----------
+    theta, params, objective, n_near_best, grad_norm, status
+        As in :class:`~bayescale.optimize.multistart.MultiStartResult`.
+    start_counts
+        Starts that ended with each optimiser status, ``(K,)`` indexed by code
+        (:data:`bayescale.status.OPTIMIZER_NAMES`: converged, max_steps, non_finite, screened,
+        failed); 0 everywhere for a curve that was not fitted.
+    steps
+        Optimiser steps taken over all starts, ``()``.
+    """
+
+    theta: jax.Array
+    params: jax.Array
+    objective: jax.Array
+    n_near_best: jax.Array
+    grad_norm: jax.Array
+    status: jax.Array
+    start_counts: jax.Array
+    steps: jax.Array
+
+
+def summarise_starts(result: MultiStartResult) -> StartSummary:
+    """The :class:`StartSummary` of a multi-start result (pure; jax or numpy arrays).
+
+    Parameters
+    ----------
+    result
+        Any leading batch axes, then ``S`` starts on the per-start fields.
+
+    Returns
+    -------
+    StartSummary
+    """
+    xp = jnp if isinstance(result.start_status, jax.Array) else np
+    status = result.start_status[..., None]
+    codes = xp.arange(len(OPTIMIZER_NAMES), dtype=xp.int32).reshape(
+        (1,) * (status.ndim - 1) + (-1,)
+    )
+    counts = xp.sum(status == codes, axis=-2, dtype=xp.int32)
+    return StartSummary(
+        theta=result.theta,
+        params=result.params,
+        objective=result.objective,
+        n_near_best=result.n_near_best,
+        grad_norm=result.grad_norm,
+        status=result.status,
+        start_counts=counts,
+        steps=xp.sum(result.start_steps, axis=-1, dtype=xp.int32),
+    )
+
+
+def unfitted_results(
+    status: np.ndarray, n_starts: int, n_params: int, keep_starts: bool
+) -> MultiStartResult | StartSummary:
+    """Host results for curves not (yet) fitted: NaN parameters and objectives, no steps.
+
+    Parameters
+    ----------
+    status
+        Status code per curve, ``(C,)``.
+    n_starts, n_params
+        Starts per curve and parameters per start.
+    keep_starts
+        A :class:`~bayescale.optimize.multistart.MultiStartResult` (per-start arrays, each
+        start given the curve's status) or a :class:`StartSummary`.
+
+    Returns
+    -------
+    MultiStartResult or StartSummary
+        Numpy arrays with leading axis ``C``, to be filled in by the fitted curves.
+    """
+    n = len(status)
+    status = np.asarray(status, dtype=np.int32)
+    best = {
+        "theta": np.full((n, n_params), np.nan),
+        "params": np.full((n, n_params), np.nan),
+        "objective": np.full(n, np.nan),
+        "n_near_best": np.zeros(n, dtype=np.int32),
+        "grad_norm": np.full(n, np.nan),
+        "status": status,
+    }
+    if not keep_starts:
+        counts = np.zeros((n, len(OPTIMIZER_NAMES)), dtype=np.int32)
+        return StartSummary(**best, start_counts=counts, steps=np.zeros(n, dtype=np.int32))
+    return MultiStartResult(
+        **best,
+        start_theta=np.full((n, n_starts, n_params), np.nan),
+        start_objective=np.full((n, n_starts), np.nan),
+        start_status=np.repeat(status[:, None], n_starts, axis=1),
+        start_steps=np.zeros((n, n_starts), dtype=np.int32),
+    )
 
 
 def minimise_curves(

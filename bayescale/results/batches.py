@@ -11,6 +11,7 @@ import pandas as pd
 from bayescale.data.groups import Curves
 from bayescale.laws.spec import Law
 from bayescale.likelihood import Loss, Noise
+from bayescale.optimize.curves import StartSummary
 from bayescale.optimize.multistart import FitConfig, MultiStartResult
 
 
@@ -48,9 +49,12 @@ class BatchFit(NamedTuple):
     theta
         Best parameters in fit space, ``(n_curves, P)``.
     result
-        :class:`~bayescale.optimize.multistart.MultiStartResult` with a leading curve axis.
-        Curves that were not fitted hold NaN parameters and objectives, 0 steps, and their
-        status code in ``status`` and ``start_status``.
+        Per curve, a :class:`~bayescale.optimize.curves.StartSummary` (the default: the best
+        start, counts of how the starts ended, steps) or, with ``keep_starts=True``, a
+        :class:`~bayescale.optimize.multistart.MultiStartResult` (every start's parameters,
+        objective, status and steps). Either way a leading curve axis; curves that were not
+        fitted hold NaN parameters and objectives, 0 steps, and their status code in
+        ``status`` (and ``start_status``).
     law
         The law fitted.
     objective
@@ -71,7 +75,7 @@ class BatchFit(NamedTuple):
 
     table: pd.DataFrame
     theta: np.ndarray
-    result: MultiStartResult
+    result: StartSummary | MultiStartResult
     law: Law
     objective: Loss | Noise
     starts: dict

@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 
 from bayescale.laws.spec import to_natural
-from bayescale.likelihood import natural_names, params
+from bayescale.likelihood import fit_names, natural_names, params
+from bayescale.optimize.curves import StartSummary
+from bayescale.optimize.multistart import MultiStartResult
 from bayescale.predict.allocation import allocate
 from bayescale.predict.posterior import summarise
 from bayescale.results.records import BatchFit, Fit
 from bayescale.results.views import fit_critique
+from bayescale.status import OPTIMIZER_NAMES, counts
 
 QUANTILES = (0.05, 0.5, 0.95)
 
@@ -223,3 +226,56 @@ def curve_summary_table(
     for k, v in extra.items():
         table[k] = v
     return table
+
+
+def start_status_counts(result: StartSummary | MultiStartResult) -> dict[str, int]:
+    """How many starts, over every curve of a batch, ended with each optimiser status.
+
+    Parameters
+    ----------
+    result
+        A batch fit's ``result``: per-curve summaries or every start's results.
+
+    Returns
+    -------
+    dict
+        Status name -> count (JSON-ready).
+    """
+    if isinstance(result, StartSummary):
+        total = np.asarray(result.start_counts).reshape(-1, len(OPTIMIZER_NAMES)).sum(axis=0)
+        return {name: int(k) for name, k in zip(OPTIMIZER_NAMES, total, strict=True)}
+    return counts(result.start_status)
+
+
+def start_arrays(fit: BatchFit) -> dict[str, np.ndarray]:
+    """Every start of every curve of a batch fitted with ``keep_starts=True``, as arrays.
+
+    Parameters
+    ----------
+    fit
+        The batch fit.
+
+    Returns
+    -------
+    dict
+        ``names`` (fit-space parameter names), ``theta`` ``(curve, start, P)``, ``objective``,
+        ``status`` (codes of :data:`bayescale.status.NAMES`) and ``steps`` ``(curve, start)``;
+        curves in the order of ``fit.table``.
+
+    Raises
+    ------
+    ValueError
+        If the batch kept per-curve summaries only.
+    """
+    r = fit.result
+    if not isinstance(r, MultiStartResult):
+        raise ValueError(
+            "this batch kept a summary of each curve's starts: refit with keep_starts=True"
+        )
+    return {
+        "names": np.array(fit_names(fit.law, fit.objective)),
+        "theta": np.asarray(r.start_theta),
+        "objective": np.asarray(r.start_objective),
+        "status": np.asarray(r.start_status),
+        "steps": np.asarray(r.start_steps),
+    }

@@ -1,7 +1,7 @@
 """The one-call level for fits: a table in, a record out, one curve or many.
 
 :func:`fit` reads and validates the data, resolves the starts and runs the compiled multi-start
-fitter (:func:`~bayescale.optimize.multistart.fit_multistart`) in float64, returning a
+fitter (:func:`~bayescale.optimize.points.fit_points`) in float64, returning a
 :class:`~bayescale.results.records.Fit`. :func:`fit_groups` splits a long table by one or more
 group columns (:func:`bayescale.data.groups.split_groups`), pads the curves into a few shape
 buckets and fits every bucket in fixed-size chunks of curves x starts through the one host
@@ -13,14 +13,13 @@ Failure isolation: problems with the table as a whole raise
 (fewer points than parameters, e.g. after filters, or a constant loss) is flagged in its own
 row and not fitted, and a curve whose fit ends non-finite gets status ``non_finite``; neither
 affects any other curve, because every curve runs in its own lanes of the vectorised
-optimiser. See :mod:`bayescale.optimize.curves` for running on several hosts.
+optimiser. See :mod:`bayescale.workflows.distributed` for running on several processes or hosts.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 import jax
@@ -45,8 +44,14 @@ from bayescale.likelihood import (
     params,
     with_reference,
 )
-from bayescale.optimize.curves import fit_curves
-from bayescale.optimize.multistart import FitConfig, MultiStartResult, fit_multistart
+from bayescale.optimize.curves import (
+    StartSummary,
+    fit_curves,
+    summarise_starts,
+    unfitted_results,
+)
+from bayescale.optimize.multistart import FitConfig, MultiStartResult
+from bayescale.optimize.points import fit_points
 from bayescale.results.records import BatchFit, BucketInfo, Fit
 from bayescale.status import CONSTANT_LOSS, NON_FINITE
 
@@ -178,27 +183,11 @@ def fit(
     data = as_data(prepared)
     objective = with_reference(objective, law, data)
     arr, desc = resolve_starts(law, starts, seed, objective)
-    result = fit_multistart(jnp.asarray(arr), data, law, objective, config)
+    result = fit_points(jnp.asarray(arr), data, law, objective, config)
     result = MultiStartResult(*(np.asarray(a) for a in result))
     if constant(prepared.loss):  # not identified, whatever the optimiser says (as in a batch)
         result = result._replace(status=np.asarray(CONSTANT_LOSS, dtype=np.int32))
     return Fit(law, objective, prepared, desc, config, result, time.perf_counter() - t0)
-
-
-def _empty_result(n: int, n_starts: int, n_par: int, status: np.ndarray) -> MultiStartResult:
-    nan = np.full((n, n_par), np.nan)
-    return MultiStartResult(
-        theta=nan,
-        params=nan.copy(),
-        objective=np.full(n, np.nan),
-        start_theta=np.full((n, n_starts, n_par), np.nan),
-        start_objective=np.full((n, n_starts), np.nan),
-        start_status=np.repeat(status[:, None], n_starts, axis=1).astype(np.int32),
-        start_steps=np.zeros((n, n_starts), dtype=np.int32),
-        n_near_best=np.zeros(n, dtype=np.int32),
-        grad_norm=np.full(n, np.nan),
-        status=status.astype(np.int32),
-    )
 
 
 def fit_bucket(
@@ -210,7 +199,8 @@ def fit_bucket(
     lanes: int,
     mesh: Any = None,
     progress: Callable[[int], object] | None = None,
-) -> MultiStartResult:
+    keep_starts: bool = False,
+) -> MultiStartResult | StartSummary:
     """Fit every curve of ``data`` (one padded length) in chunks of ``lanes`` curves.
 
     Parameters
@@ -227,16 +217,24 @@ def fit_bucket(
         Devices to split every chunk over (default: every local device).
     progress
         Called with the number of curves finished after each chunk.
+    keep_starts
+        Return every start's result; by default each chunk's starts are summarised as the
+        chunk comes back (:func:`~bayescale.optimize.curves.summarise_starts`), so the host
+        never holds more than one chunk's.
 
     Returns
     -------
-    MultiStartResult
+    MultiStartResult or StartSummary
         Numpy arrays with leading axis ``C``.
     """
     mesh = curve_mesh() if mesh is None else mesh
     run_mesh = mesh if mesh.size > 1 else None
     starts = np.asarray(starts, dtype=np.float64)
-    call = partial(_fit_block, law=law, objective=objective, config=config, mesh=run_mesh)
+
+    def call(block: Data, shared: Any) -> MultiStartResult | StartSummary:
+        out = fit_curves(shared, block, law, objective, config, run_mesh)
+        return out if keep_starts else summarise_starts(jax.tree.map(np.asarray, out))
+
     if starts.ndim == 2:
         return run_in_chunks(call, data, lanes=lanes, shared=starts, mesh=mesh, progress=progress)
     return run_in_chunks(
@@ -246,12 +244,6 @@ def fit_bucket(
         mesh=mesh,
         progress=progress,
     )
-
-
-def _fit_block(
-    data: Data, starts: Any, *, law: Law, objective: Loss | Noise, config: FitConfig, mesh: Any
-) -> MultiStartResult:
-    return fit_curves(starts, data, law, objective, config, mesh)
 
 
 @x64
@@ -273,6 +265,7 @@ def fit_groups(
     min_length: int = 8,
     devices: Sequence[Any] | None = None,
     progress: bool | Callable[[int], object] = False,
+    keep_starts: bool = False,
 ) -> BatchFit:
     """Fit one law to every group of a long table, every group its own curve.
 
@@ -300,6 +293,11 @@ def fit_groups(
     progress
         ``True`` for a progress bar over curves (updated after every chunk), or a callable
         given the curves just finished.
+    keep_starts
+        Keep every start's final parameters, objective, status and steps
+        (``result`` a :class:`~bayescale.optimize.multistart.MultiStartResult`; host memory
+        grows with curves x starts). By default ``result`` is a
+        :class:`~bayescale.optimize.curves.StartSummary` per curve, made chunk by chunk.
 
     Returns
     -------
@@ -349,7 +347,7 @@ def fit_groups(
         drop_top_losses=drop_top_losses,
         min_length=min_length,
     )
-    if curves.buckets:  # a heteroscedastic noise model's reference: from every curve's points
+    if curves.buckets and getattr(objective, "hetero", False):  # its reference: every point's
         flat = [jax.tree.map(np.ravel, b.data) for b in curves.buckets]
         objective = with_reference(objective, law, jax.tree.map(lambda *a: np.hstack(a), *flat))
     arr, desc = resolve_starts(law, starts, seed, objective)
@@ -365,12 +363,13 @@ def fit_groups(
         lanes = lanes_for(len(b.curves), int(chunk), n_dev)
         plans.append(BucketInfo(b.length, len(b.curves), lanes, -(-len(b.curves) // lanes)))
 
-    n = len(curves.keys)
-    result = _empty_result(n, arr.shape[0], n_par, np.maximum(curves.status, 0))
+    result = unfitted_results(np.maximum(curves.status, 0), arr.shape[0], n_par, keep_starts)
     status = curves.status.copy()
     with reporter(progress, sum(p.n_curves for p in plans), "fit_groups", "curve") as update:
         for b, plan in zip(curves.buckets, plans, strict=True):
-            out = fit_bucket(arr, b.data, law, objective, config, plan.lanes, mesh, update)
+            out = fit_bucket(
+                arr, b.data, law, objective, config, plan.lanes, mesh, update, keep_starts
+            )
             for field, value in zip(result._fields, out, strict=True):
                 getattr(result, field)[b.curves] = value
             status[b.curves] = out.status

@@ -179,10 +179,21 @@ def test_fit_group_batch(tmp_path, capsys) -> None:
     table = pd.read_csv(tmp_path / "out" / "curves.csv")
     assert len(table) == 6 and set(table["status"]) == {"converged"}
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["n_curves"] == 6
-    code, out, err = run(capsys, *args, "--no-progress")
+    code, out, err = run(
+        capsys, *args, "--no-progress", "--keep-starts", "--out", str(tmp_path / "all")
+    )
     assert code == 0, err
     assert out.startswith("law power, point: 6 curves in ") and "converged 6" in out
+    # every start kept on request: the same table, and the summary's counts are the starts'
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "all" / "curves.csv"), table)
+    with np.load(tmp_path / "all" / "starts.npz") as z:
+        assert z["theta"].shape == (6, 180, 3) and z["names"].tolist() == ["a", "e", "alpha"]
+        starts = summary["starts"]
+        assert sum(starts.values()) == 6 * 180 == z["status"].size
+        assert starts["converged"] == int(np.sum(z["status"] == 0))
     assert_bad_input(capsys, [*args[:4], "--group", "nocol"], "nocol")
+    assert_bad_input(capsys, [*args[:4], "--distributed"], "add --group COLUMN")
+    assert_bad_input(capsys, [*args, "--process-id", "1"], "need --distributed")
 
 
 def test_fit_laplace_reports_labelled_approximate_sds(runs_csv, capsys) -> None:
@@ -245,6 +256,10 @@ def test_allocate_on_a_saved_fit(replication, capsys) -> None:
     )
     assert code == 0, err
     assert "intervals over bootstrap draws" in stdout and stdout.count("D*/N* = ") == 2
+    # planner units: N* in params, D* in tokens with SI prefixes; e-notation only for FLOPs
+    assert re.search(r"N\* = \d+(\.\d)? B params  \[", stdout) and " T tokens" in stdout
+    flops_free = stdout.replace("5.88e23 FLOPs", "").replace("1e25 FLOPs", "")
+    assert not re.search(r"\de[+-]?\d", flops_free), stdout
 
 
 @pytest.mark.slow

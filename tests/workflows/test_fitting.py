@@ -24,6 +24,7 @@ from bayescale import enable_x64
 from bayescale.data import as_data
 from bayescale.laws import random_starts
 from bayescale.likelihood import objective
+from bayescale.optimize.curves import summarise_starts
 from bayescale.status import CONSTANT_LOSS, CONVERGED, TOO_FEW_POINTS
 from bayescale.workflows.fitting import resolve_starts
 
@@ -204,7 +205,11 @@ def test_power_batch_statuses(power_batch) -> None:
     assert {(b.length, b.lanes) for b in out.buckets} == {(16, 128), (32, 128)}
     assert sum(b.n_curves for b in out.buckets) == 960 and out.n_compiled_shapes == 2
     assert all(b.n_chunks == -(-b.n_curves // 128) for b in out.buckets)
-    assert out.theta.shape == (1000, 3) and out.result.start_theta.shape == (1000, 16, 3)
+    assert out.theta.shape == (1000, 3) and out.result.start_counts.shape == (1000, 5)
+    assert not hasattr(out.result, "start_theta")  # per-start detail only on request
+    counted = out.result.start_counts.sum(axis=1)
+    fitted = (t["run"] < 1000) | (t["run"] >= 3000)  # the others were not fitted
+    assert (counted[fitted] == 16).all() and (counted[~fitted] == 0).all()
     assert out.starts == {"kind": "random", "seed": 0, "n": 16}
 
 
@@ -217,6 +222,22 @@ def test_batch_rows_follow_the_sorted_group_keys(power_batch) -> None:
         out.table.loc[healthy, "n_points"], counts.loc[out.table.loc[healthy, "run"]]
     )
     np.testing.assert_array_equal(out.table.loc[healthy, "alpha"], out.result.params[healthy, 2])
+
+
+def test_per_start_detail_on_request_summarises_to_the_default(power_batch) -> None:
+    """keep_starts=True keeps every start; summarised, it is the default batch, curve by curve."""
+    df, _ = power_batch
+    sizes = df.groupby("run").size()
+    runs = [*sizes.index[(sizes == 12) & (sizes.index < 1000)][:5], 1000, 2000, 3000]
+    sub = df[df["run"].isin(runs)]  # one bucket of 16 points, a curve of each status
+    kw = {"group": "run", "loss": "squared", "starts": 16, "config": FULL._replace(max_steps=300)}
+    full = bs.fit_groups(sub, COUNTED_POWER, keep_starts=True, **kw)
+    short = bs.fit_groups(sub, COUNTED_POWER, **kw)
+    assert full.result.start_theta.shape == (8, 16, 3) and len(full.buckets) == 1
+    pd.testing.assert_frame_equal(full.table, short.table, check_exact=True)
+    for name, value in summarise_starts(full.result)._asdict().items():
+        np.testing.assert_array_equal(value, getattr(short.result, name), err_msg=name)
+    assert (full.result.start_status[-3:-1] == [[CONSTANT_LOSS], [TOO_FEW_POINTS]]).all()
 
 
 def test_unfittable_curves_are_flagged_without_fitting() -> None:
