@@ -101,14 +101,16 @@ class BatchDraws(NamedTuple):
         parameter ``<name>_mean``, ``_sd``, ``_q05``, ``_q50``, ``_q95``, and diagnostics:
         ``converged_frac`` (bootstrap: share of resamples whose refit converged) or
         ``sampler_status`` (``ok``, ``warning``, ``failed``, ``not_sampled``), ``max_rhat``,
-        ``min_ess``, ``divergences`` (NUTS). ``status`` is the maximum-likelihood fit's.
+        ``min_ess``, ``divergences`` (NUTS), and from :func:`bayescale.posterior_groups`
+        ``engine`` and ``pareto_k``. ``status`` is the maximum-likelihood fit's.
     theta
         Fit-space draws ``(curve, chain, draw, P + 1)`` (the bootstrap has one "chain");
         NaN for curves that were not sampled.
     names
         Fit-space names of the last axis of ``theta``.
     method
-        ``"bootstrap"`` or ``"nuts"``.
+        ``"bootstrap"``, or the posterior engine asked for: ``"nuts"``, ``"laplace"`` or
+        ``"auto"`` (the table's ``engine`` column says which engine drew each curve).
     fit
         The batch maximum-likelihood fit the draws started from.
     seconds
