@@ -3,7 +3,7 @@ for one curve; :mod:`~bayescale.results.records` re-exports these)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ from bayescale.laws.spec import Law
 from bayescale.likelihood import Loss, Noise
 from bayescale.optimize.curves import StartSummary
 from bayescale.optimize.multistart import FitConfig, MultiStartResult
+from bayescale.results.interop import batch_inferencedata
 
 
 class BucketInfo(NamedTuple):
@@ -123,3 +124,15 @@ class BatchDraws(NamedTuple):
     method: str
     fit: BatchFit
     seconds: float
+
+    def to_inferencedata(self) -> Any:
+        """arviz ``InferenceData`` of every curve's draws, natural names, dims ``(chain, draw,
+        curve)``; the ``curve`` labels are the group values (joined by ``/`` for several
+        group columns). One curve: ``idata.posterior.sel(curve=label)``.
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        keys = self.fit.curves.keys
+        return batch_inferencedata(self.method, self.theta, self.fit.law, self.fit.objective, keys)

@@ -104,6 +104,54 @@ def draws_inferencedata(
     )
 
 
+def curve_labels(keys: pd.DataFrame) -> list:
+    """One label per curve: its group value, or its values joined by ``/`` for several
+    group columns."""
+    if keys.shape[1] == 1:
+        return keys.iloc[:, 0].tolist()
+    return ["/".join(str(v) for v in row) for row in keys.itertuples(index=False)]
+
+
+def batch_inferencedata(
+    method: str, theta: np.ndarray, law: Law, objective: Loss | Noise, keys: pd.DataFrame
+) -> Any:
+    """``arviz.InferenceData`` of a batch's draws, with a ``curve`` dimension.
+
+    Parameters
+    ----------
+    method
+        The batch's method (recorded in the attributes).
+    theta
+        Fit-space draws ``(curve, chain, draw, P)``; NaN for curves that were not sampled.
+    law, objective
+        The law and objective of the batch fit.
+    keys
+        The group columns' values, one row per curve: the labels of the ``curve``
+        coordinate (:func:`curve_labels`).
+
+    Returns
+    -------
+    arviz.InferenceData
+        ``posterior`` with natural names and dims ``(chain, draw, curve)``:
+        ``idata.posterior.sel(curve=label)`` is one curve's draws, as ``az.summary`` reads
+        them. Attributes ``inference_library``, ``method``, ``law``, ``objective``.
+    """
+    az = import_arviz()
+    theta = np.moveaxis(np.asarray(theta, dtype=np.float64), 0, 2)
+    nat = natural_columns(law, objective, theta)
+    return az.from_dict(
+        posterior=nat,
+        coords={"curve": curve_labels(keys)},
+        dims={k: ["curve"] for k in nat},
+        attrs={
+            "inference_library": "bayescale",
+            "method": method,
+            "law": law.name,
+            "objective": type(objective).__name__.lower(),
+        },
+    )
+
+
 def posterior_frame(idata: Any, status: np.ndarray | None = None) -> pd.DataFrame:
     """An ``InferenceData``'s posterior as a table (one row per chain and draw).
 

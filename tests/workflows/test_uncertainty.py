@@ -188,6 +188,29 @@ def test_nuts_groups_per_curve_chains_and_isolation(posterior) -> None:
     assert res.method == "nuts" and res.theta.shape == (5, 2, 300, 4)
 
 
+@pytest.mark.parametrize("which", ["posterior", "boot"])
+def test_batch_inferencedata_has_a_curve_dimension(posterior, boot, which) -> None:
+    """Every curve's draws in one InferenceData, natural names, labelled by the group value:
+    one curve's selection gives the table's summaries exactly; unsampled curves are NaN."""
+    res = {"posterior": posterior, "boot": boot}[which]
+    idata = res.to_inferencedata()
+    post = idata.posterior
+    chains, draws = res.theta.shape[1:3]
+    assert set(post.data_vars) == {"A", "E", "alpha", "sigma"}
+    assert dict(post.sizes) == {"chain": chains, "draw": draws, "curve": 5}
+    assert list(post["curve"].values) == list(res.table["run"])
+    assert idata.attrs["method"] == res.method and idata.attrs["law"] == "power"
+    t = res.table.set_index("run")
+    for run in HEALTHY:
+        one = post.sel(curve=run)
+        mean, median = float(one["alpha"].mean()), float(one["sigma"].median())
+        np.testing.assert_allclose(mean, t.loc[run, "alpha_mean"], rtol=1e-12)
+        np.testing.assert_allclose(median, t.loc[run, "sigma_q50"], rtol=1e-12)
+        i = row(res, run)
+        np.testing.assert_array_equal(one["alpha"].values, res.theta[i, :, :, 2])
+    assert np.all(np.isnan(post.sel(curve="flat")["alpha"].values))
+
+
 @pytest.mark.parametrize("change", ["add", "remove"])
 def test_adding_or_removing_a_curve_changes_no_other_chain(posterior, change) -> None:
     other = bs.nuts_groups(
