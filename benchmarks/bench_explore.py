@@ -8,7 +8,8 @@ Two sizes, as issue 15 asks:
   ``FitConfig()`` otherwise: time after compilation (best of ``--repeats``) and E, A, B,
   alpha, beta to 4 significant digits;
 * ``--curves`` simulated 30-point curves x 64 starts with ``fit_groups`` (the generator and
-  the ``batch`` config of ``bench_batch.py``: polish 4, max_steps 300, no restart), compiled
+  the ``batch`` config of ``bench_batch.py``: polish 4, max_steps 300, no restart; or with
+  ``--batch-config default`` the ``FitConfig()`` defaults), compiled
   ahead of time: run time and the share of curves whose optimum (objective, and the five
   parameters to 4 significant digits) matches the BFGS-explored one.
 
@@ -17,6 +18,7 @@ Usage::
     python benchmarks/bench_explore.py                       # 10,000 curves
     python benchmarks/bench_explore.py --curves 1000 --float32
     python benchmarks/bench_explore.py --curves 0            # Chinchilla only
+    python benchmarks/bench_explore.py --batch-config default  # fit_groups' own defaults
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from _curves import starts_64
 from bench_batch import simulate
 
 PARAMS = ("E", "A", "B", "alpha", "beta")
+#: The large-batch settings of ``bench_batch.py`` (``--batch-config large``).
+LARGE_BATCH = {"polish": 4, "max_steps": 300, "restarts": 0}
 
 
 def configs(args: argparse.Namespace, **base) -> dict:
@@ -40,7 +44,7 @@ def configs(args: argparse.Namespace, **base) -> dict:
 
     optax_spec = (args.optimizer, args.lr)
     out = {
-        "bfgs": FitConfig(**base),
+        "bfgs": FitConfig(explore_optimizer="bfgs", **base),
         "optax": FitConfig(explore_optimizer=optax_spec, explore_steps=args.optax_steps, **base),
     }
     if args.float32:
@@ -109,7 +113,8 @@ def batch(args: argparse.Namespace) -> dict:
     law, loss, starts = get_law("chinchilla"), Loss("huber", 1e-3), starts_64()
     df = simulate(args.curves, 30)
     out, tables = {}, {}
-    for name, cfg in configs(args, polish=4, max_steps=300, restarts=0).items():
+    base = {} if args.batch_config == "default" else LARGE_BATCH
+    for name, cfg in configs(args, **base).items():
         with enable_x64():
             mesh = curve_mesh()
             length = bucket_length(30)
@@ -157,17 +162,23 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--optax-steps", type=int, default=20)
     ap.add_argument("--float32", action="store_true", help="also explore in float32")
+    ap.add_argument(
+        "--batch-config",
+        choices=("large", "default"),
+        default="large",
+        help="batch part: bench_batch.py's large-batch settings or FitConfig() defaults",
+    )
     args = ap.parse_args()
     import jax
 
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"jax {jax.__version__} on {jax.devices()[0].platform}; explore optax: "
-        f"{args.optimizer} lr {args.lr}, {args.optax_steps} steps; BFGS: FitConfig() default"
+        f"{args.optimizer} lr {args.lr}, {args.optax_steps} steps; BFGS: explore_optimizer='bfgs'"
     )
     report = {"chinchilla_4500_starts": chinchilla(args)}
     if args.curves:
-        report[f"batch_{args.curves}_curves_x64"] = batch(args)
+        report[f"batch_{args.curves}_curves_x64_{args.batch_config}"] = batch(args)
     print(json.dumps(report, indent=1))
     for part, rows in report.items():
         ratios = {k: v["time_ratio_vs_bfgs"] for k, v in rows.items()}

@@ -77,8 +77,8 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
         "--strategy",
         default="explore",
         choices=["explore", "full"],
-        help="explore: every start takes 20 BFGS steps, the best 16 run to convergence "
-        "(default); full: every start runs to convergence",
+        help="explore: every start takes 20 adam steps, the best 16 run to convergence by "
+        "BFGS (default); full: every start runs to convergence by BFGS",
     )
     u = p.add_argument_group("uncertainty (--method bootstrap | nuts | laplace)")
     u.add_argument(

@@ -5,6 +5,8 @@ retrace."""
 
 from __future__ import annotations
 
+import json
+
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -38,24 +40,28 @@ def _named(law: bs.Law, result: bs.MultiStartResult) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def reference(chinchilla_240) -> dict[str, float]:
-    """The float64 optimum with BFGS exploration (the shapes of ``test_multistart``)."""
+    """The float64 optimum with BFGS exploration (the default before issue 15)."""
     law = bs.get_law("chinchilla")
+    config = FitConfig(explore_optimizer="bfgs")
     with enable_x64():
         starts = jnp.asarray(grid_starts(law, "hoffmann"))
-        return _named(law, fit_multistart(starts, _chinchilla(chinchilla_240), law, bs.Loss()))
+        data = _chinchilla(chinchilla_240)
+        return _named(law, fit_multistart(starts, data, law, bs.Loss(), config))
 
 
 @pytest.mark.parametrize(
     "config",
     [
-        FitConfig(explore_optimizer=("adam", 0.1)),
+        FitConfig(),
         FitConfig(explore_dtype="float32"),
+        FitConfig(explore_optimizer="bfgs", explore_dtype="float32"),
     ],
-    ids=["optax-adam", "float32"],
+    ids=["adam-default", "adam-float32", "bfgs-float32"],
 )
 def test_explore_option_reaches_the_float64_optimum(chinchilla_240, reference, config) -> None:
-    """optax exploration, and float32 exploration with a float64 polish, both reproduce the
-    float64 optimum to 4 significant digits in E, A, B, alpha and beta."""
+    """The default adam exploration, and float32 exploration (adam or BFGS) with a float64
+    polish, reproduce the BFGS-explored float64 optimum to 4 significant digits in E, A, B,
+    alpha and beta."""
     law = bs.get_law("chinchilla")
     with enable_x64():
         starts = jnp.asarray(grid_starts(law, "hoffmann"))
@@ -92,9 +98,7 @@ def test_optax_explore_same_shapes_do_not_retrace() -> None:
                     after_first = TRACES["n"]
         assert TRACES["n"] == after_first, f"a same-shaped second fit retraced ({config})"
         assert np.isfinite(float(res.objective))
-    assert FitConfig(explore_optimizer=("adam", 0.1)) == configs[0]._replace(
-        polish=16, max_steps=1000, restarts=1
-    )
+    assert FitConfig() == configs[0]._replace(polish=16, max_steps=1000, restarts=1)
     assert isinstance(configs[1].settings()["explore_optimizer"], str)  # JSON-ready
 
 
@@ -107,5 +111,8 @@ def test_an_optax_explored_fit_saves_and_loads(tmp_path) -> None:
     fit = bs.fit(table, "power", starts=8, config=config)
     loaded = bs.load_fit(bs.save_fit(fit, tmp_path / "fit"))
     assert loaded.config == config
+    # to_dict is JSON-ready: the spec is a list, before and after the round trip
+    assert fit.to_dict()["optimizer"]["explore_optimizer"] == ["adam", 0.1]
+    assert loaded.to_dict() == json.loads(json.dumps(fit.to_dict()))
     with pytest.raises(ValueError, match="explore_optimizer"):
         bs.fit(table, "power", starts=8, config=config._replace(explore_optimizer="lbfgs"))

@@ -41,6 +41,7 @@ from bayescale.infer.idata import import_arviz
 from bayescale.predict import allocate, critique, get_reference, predictive, reference_theta
 from bayescale.report.context import Context
 from bayescale.report.sections import no_noise_reason
+from bayescale.status import CONVERGED, MAX_STEPS
 
 LAW = bs.get_law("chinchilla")
 NOISE = bs.Noise("huber", 1e-3)
@@ -103,7 +104,10 @@ def test_bootstrap_standard_errors(epoch):
     f, d = epoch["fit"], epoch["draws"]
     assert d.method == "bootstrap" and d.theta.shape == (1, 4000, 6)
     assert d.diagnostics["status_counts"]["converged"] >= 3960  # >= 99% converge
-    assert np.all(np.asarray(d.status) == 0)  # here all of them do
+    # A refit that does not converge stops at max_steps; none fails or goes non-finite. Which
+    # refits those are depends on the start's last digits: from the adam-explored MLE (1e-10
+    # from the BFGS-explored one) resample 2114 stops at 1,000 steps; from the other, none does.
+    assert set(np.unique(np.asarray(d.status))) <= {CONVERGED, MAX_STEPS}
     nat = bs.natural_draws(f, d)
     tests = epoch["critique"]["hoffmann2022"].tests
     for name, se in {"E": 0.026, "alpha": 0.015, "beta": 0.021}.items():
