@@ -63,7 +63,9 @@ class FitConfig(NamedTuple):
         optimiser takes exactly ``explore_steps`` steps on every start in lock-step (a
         fixed-length ``lax.scan``) and each start keeps the best point it visited; BFGS
         still polishes. A transformation object hashes by identity: reuse the same object
-        to avoid recompiling.
+        to avoid recompiling. adam's first steps move every fit-space coordinate by about
+        the learning rate whatever its scale: for a custom law whose fit-space parameters
+        vary on scales well below 0.1, pass a smaller rate or ``"bfgs"``.
     explore_dtype
         ``"float64"`` or ``"float32"``: precision of the explore stage. Polish and the
         reported optimum are always in the precision of the inputs (float64 under
