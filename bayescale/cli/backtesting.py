@@ -16,6 +16,7 @@ import numpy as np
 from bayescale.cli.checks import check_output, check_resources, check_x
 from bayescale.cli.options import (
     NOISE_SLOPE_HELP,
+    STRATEGIES,
     UsageError,
     add_data_options,
     add_overwrite_option,
@@ -101,7 +102,7 @@ def add_backtest_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategy",
         default="explore",
-        choices=["explore", "full"],
+        choices=list(STRATEGIES),
         help="optimiser strategy (as for fit)",
     )
     p.add_argument("--seed", type=int, default=0)

@@ -21,6 +21,7 @@ from bayescale.cli.checks import (
 from bayescale.cli.cluster import add_cluster_options, join_cluster, run_batch
 from bayescale.cli.options import (
     NOISE_SLOPE_HELP,
+    STRATEGIES,
     add_data_options,
     add_overwrite_option,
     add_resampling_options,
@@ -76,9 +77,10 @@ def add_fit_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategy",
         default="explore",
-        choices=["explore", "full"],
+        choices=list(STRATEGIES),
         help="explore: every start takes 20 adam steps, the best 16 run to convergence by "
-        "BFGS (default); full: every start runs to convergence by BFGS",
+        "BFGS (default); explore-bfgs: the same with 20 BFGS steps (the default before adam); "
+        "full: every start runs to convergence by BFGS",
     )
     u = p.add_argument_group("uncertainty (--method bootstrap | nuts | laplace)")
     u.add_argument(

@@ -184,9 +184,18 @@ def resampling(args: argparse.Namespace, f: Fit, table: pd.DataFrame) -> dict:
     return {"groups": groups, "block_size": args.block_size, "block_by": by}
 
 
+#: ``--strategy`` choices and the optimiser settings each stands for.
+STRATEGIES = {
+    "explore": FitConfig(),
+    "explore-bfgs": FitConfig(explore_optimizer="bfgs"),
+    "full": FitConfig(explore_steps=0),
+}
+
+
 def fit_config(args: argparse.Namespace) -> FitConfig:
-    """The optimiser settings ``--strategy`` asks for (explore/polish, or every start in full)."""
-    return FitConfig() if args.strategy == "explore" else FitConfig(explore_steps=0)
+    """The optimiser settings ``--strategy`` asks for: explore/polish (adam or BFGS steps in the
+    explore stage), or every start in full."""
+    return STRATEGIES[args.strategy]
 
 
 def nuts_config(args: argparse.Namespace, **settings: object) -> NutsConfig:

@@ -163,6 +163,24 @@ def test_debug_raises_instead_of_exit_2(where: str, capsys) -> None:
         main(args)
 
 
+def test_strategies_record_their_optimiser_and_reach_one_optimum(curve_csv, capsys) -> None:
+    """``--strategy``: adam exploration (the default), BFGS exploration, or every start run in
+    full; each is recorded in fit.json's optimizer block and all three find one optimum."""
+    args = ["fit", str(curve_csv[0]), "--law", "power", "--x", "step", "--starts", "32"]
+    got = {}
+    for strategy in ("explore", "explore-bfgs", "full"):
+        code, out, err = run(capsys, *args, "--strategy", strategy, "--json")
+        assert code == 0, err
+        got[strategy] = json.loads(out)
+    opt = {k: v["optimizer"] for k, v in got.items()}
+    assert opt["explore"]["explore_optimizer"] == ["adam", 0.1]
+    assert opt["explore-bfgs"]["explore_optimizer"] == "bfgs"
+    assert opt["full"]["explore_steps"] == 0 and opt["explore"]["explore_steps"] == 20
+    for name, value in got["full"]["params"].items():
+        for strategy in ("explore", "explore-bfgs"):
+            assert got[strategy]["params"][name] == pytest.approx(value, rel=1e-6), strategy
+
+
 def test_fit_group_batch(tmp_path, capsys) -> None:
     rng = np.random.default_rng(0)
     rows = []
