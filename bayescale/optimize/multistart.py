@@ -119,7 +119,8 @@ class MultiStartResult(NamedTuple):
     start_status
         Status code per start, ``(S,)``; see :mod:`bayescale.status`.
     start_steps
-        BFGS steps taken per start, ``(S,)``.
+        Optimiser steps taken per start, ``(S,)``: the explore stage's (adam or BFGS) plus
+        the BFGS polish's.
     n_near_best
         Number of starts within ``NEAR_BEST_RTOL`` (relative) of the best objective.
     grad_norm
