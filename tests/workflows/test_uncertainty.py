@@ -20,6 +20,7 @@ import pytest
 import bayescale as bs
 from bayescale.infer import sample_nuts
 from bayescale.optimize.resampling import resample_counts
+from bayescale.results.interop import curve_labels
 from bayescale.workflows.batching import curve_seeds
 
 TRUE_ALPHA = (0.30, 0.27, 0.33)
@@ -209,6 +210,12 @@ def test_batch_inferencedata_has_a_curve_dimension(posterior, boot, which) -> No
         i = row(res, run)
         np.testing.assert_array_equal(one["alpha"].values, res.theta[i, :, :, 2])
     assert np.all(np.isnan(post.sel(curve="flat")["alpha"].values))
+
+
+def test_curve_labels_of_one_and_of_several_group_columns() -> None:
+    keys = pd.DataFrame({"family": ["gpt", "gpt", "llama"], "size": [1, 2, 1]})
+    assert curve_labels(keys[["family"]]) == ["gpt", "gpt", "llama"]
+    assert curve_labels(keys) == ["gpt/1", "gpt/2", "llama/1"]
 
 
 @pytest.mark.parametrize("change", ["add", "remove"])
